@@ -1,0 +1,1 @@
+"""gastown-assets: Gas Town transcripts -> one LoRA adapter per agent role."""

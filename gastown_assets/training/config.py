@@ -1,0 +1,212 @@
+"""Load configs/ into typed objects and resolve one role's Axolotl config.
+
+resolved = base.yml ⊕ roles/<role>.yml ⊕ profiles/<profile>.yml ⊕ dataset paths.
+Mappings merge key by key, lists and scalars replace, and a null in an overlay removes the key.
+Every error names the file and the key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+ROLE_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")  # also a safe path segment under the data dir
+
+
+class ConfigError(ValueError):
+    """A config problem, always naming the file and the key."""
+
+    def __init__(self, path: Path | str, key: str, problem: str):
+        self.path, self.key = str(path), key
+        super().__init__(f"{path}: {key}: {problem}")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SessionRules(_Strict):
+    cwd_patterns: tuple[str, ...] = Field(min_length=1)
+
+    @field_validator("cwd_patterns")
+    @classmethod
+    def _compiles(cls, patterns: tuple[str, ...]) -> tuple[str, ...]:
+        for p in patterns:
+            re.compile(p)
+        return patterns
+
+
+class RoleFacts(_Strict):
+    description: str
+    sessions: SessionRules
+    system_prompt: str = Field(min_length=1)
+
+
+class RoleFile(_Strict):
+    role: RoleFacts
+    axolotl: dict[str, Any] = Field(default_factory=dict)
+
+
+class TinyModel(_Strict):
+    path: str
+    vocab_size: int = Field(ge=512)
+    hidden_size: int = Field(ge=16)
+    intermediate_size: int = Field(ge=16)
+    num_hidden_layers: int = Field(ge=1)
+    num_attention_heads: int = Field(ge=1)
+    num_key_value_heads: int = Field(ge=1)
+    max_position_embeddings: int = Field(ge=128)
+
+
+class ProfileFile(_Strict):
+    tiny_model: TinyModel | None = None
+    axolotl: dict[str, Any] = Field(default_factory=dict)
+
+
+class BaseFile(_Strict):
+    axolotl: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Role:
+    name: str
+    path: Path
+    facts: RoleFacts
+    overlay: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    path: Path
+    tiny_model: TinyModel | None
+    overlay: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ResolvedConfig:
+    role: str
+    profile: str
+    axolotl: dict[str, Any]
+    sources: tuple[str, ...]
+
+    @property
+    def digest(self) -> str:
+        return hashlib.sha256(orjson.dumps(self.axolotl, option=orjson.OPT_SORT_KEYS)).hexdigest()[:16]
+
+    def to_yaml(self) -> str:
+        head = f"# Resolved Axolotl config for role {self.role!r}, profile {self.profile!r}\n"
+        head += "".join(f"# from {s}\n" for s in self.sources)
+        return head + yaml.safe_dump(self.axolotl, sort_keys=False)
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise ConfigError(path, "<file>", "missing")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(path, "<yaml>", str(exc).replace("\n", " ")) from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(path, "<top>", f"expected a mapping, got {type(data).__name__}")
+    return data
+
+
+def _parse(model: type[BaseModel], path: Path) -> BaseModel:
+    try:
+        return model.model_validate(_read_yaml(path))
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = ".".join(str(p) for p in err["loc"]) or "<top>"
+        raise ConfigError(path, key, err["msg"]) from None
+
+
+def role_names(config_dir: Path) -> list[str]:
+    """Partition keys: one per configs/roles/*.yml, validated as safe path segments."""
+    names = sorted(p.stem for p in (config_dir / "roles").glob("*.yml"))
+    for name in names:
+        if not ROLE_NAME.match(name):
+            raise ConfigError(config_dir / "roles" / f"{name}.yml", "<file name>",
+                              f"role name must match {ROLE_NAME.pattern}")
+    return names
+
+
+def load_role(config_dir: Path, name: str) -> Role:
+    path = config_dir / "roles" / f"{name}.yml"
+    if not ROLE_NAME.match(name):
+        raise ConfigError(path, "<role>", f"role name must match {ROLE_NAME.pattern}")
+    parsed = _parse(RoleFile, path)
+    return Role(name, path, parsed.role, parsed.axolotl)
+
+
+def load_roles(config_dir: Path) -> dict[str, Role]:
+    return {name: load_role(config_dir, name) for name in role_names(config_dir)}
+
+
+def load_profile(config_dir: Path, name: str) -> Profile:
+    path = config_dir / "profiles" / f"{name}.yml"
+    parsed = _parse(ProfileFile, path)
+    return Profile(name, path, parsed.tiny_model, parsed.axolotl)
+
+
+def load_base(config_dir: Path) -> dict[str, Any]:
+    return _parse(BaseFile, config_dir / "base.yml").axolotl
+
+
+def merge(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
+    """Overlay semantics: mappings merge, lists/scalars replace, None deletes."""
+    out = dict(base)
+    for key, value in overlay.items():
+        if value is None:
+            out.pop(key, None)
+        elif isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _fill(value: Any, data_dir: Path) -> Any:
+    if isinstance(value, str):
+        return value.replace("{data_dir}", str(data_dir))
+    if isinstance(value, dict):
+        return {k: _fill(v, data_dir) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fill(v, data_dir) for v in value]
+    return value
+
+
+def resolve(
+    config_dir: Path,
+    role: str,
+    profile: str,
+    *,
+    data_dir: Path,
+    train_path: Path,
+    val_path: Path,
+    output_dir: Path,
+    run_name: str,
+) -> ResolvedConfig:
+    """The one Axolotl config a role trains with; dataset paths come from upstream assets."""
+    role_cfg, prof = load_role(config_dir, role), load_profile(config_dir, profile)
+    merged = merge(merge(load_base(config_dir), role_cfg.overlay), prof.overlay)
+    merged = _fill(merged, data_dir)
+    merged["datasets"] = [dict(d, path=str(train_path)) for d in merged.get("datasets", [])]
+    if not merged["datasets"]:
+        raise ConfigError(config_dir / "base.yml", "axolotl.datasets", "no dataset stanza")
+    # The val set is an eval set only: same stanza, never listed under `datasets`.
+    merged["test_datasets"] = [dict(merged["datasets"][0], path=str(val_path), split="train")]
+    merged["val_set_size"] = 0.0
+    merged["output_dir"] = str(output_dir)
+    merged["wandb_name"] = run_name
+    sources = (str(config_dir / "base.yml"), str(role_cfg.path), str(prof.path))
+    return ResolvedConfig(role, profile, merged, sources)
