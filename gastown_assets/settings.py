@@ -9,17 +9,13 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from gastown_assets.transcripts.discover import sessions_roots_from_env
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 DEFAULT_CONFIG_DIR = PACKAGE_DIR.parent / "configs"
-DEFAULT_SESSIONS_DIR = "~/.claude/projects"
 DEFAULT_DATA_DIR = ".gastown"
 DEFAULT_PROFILE = "local"
 
-
-def split_roots(value: str | None) -> list[Path]:
-    """`GASTOWN_SESSIONS_DIR` holds one or more roots separated by os.pathsep."""
-    parts = [p for p in (value or DEFAULT_SESSIONS_DIR).split(os.pathsep) if p.strip()]
-    return [Path(p).expanduser() for p in parts]
 
 
 @dataclass(frozen=True)
@@ -38,7 +34,7 @@ class Settings:
         config_dir: str | None = None,
     ) -> "Settings":
         return cls(
-            sessions_roots=tuple(split_roots(sessions_dir)),
+            sessions_roots=tuple(sessions_roots_from_env(sessions_dir)),
             data_dir=Path(data_dir or DEFAULT_DATA_DIR).expanduser().resolve(),
             profile=profile or DEFAULT_PROFILE,
             config_dir=Path(config_dir).resolve() if config_dir else DEFAULT_CONFIG_DIR,

@@ -7,6 +7,7 @@ Every error names the file and the key.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import re
 from dataclasses import dataclass
@@ -17,6 +18,8 @@ import orjson
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+# Keys that say where one run writes, not what it trains: left out of the config digest.
+RUN_KEYS = frozenset({"output_dir", "wandb_name", "dataset_prepared_path", "resume_from_checkpoint"})
 ROLE_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")  # also a safe path segment under the data dir
 
 
@@ -49,8 +52,16 @@ class RoleFacts(_Strict):
     system_prompt: str = Field(min_length=1)
 
 
+class DatasetSpec(_Strict):
+    val_fraction: float = Field(gt=0, lt=1)
+    split_salt: str
+    max_tool_result_chars: int = Field(ge=100)
+    min_assistant_turns: int = Field(ge=1)
+
+
 class RoleFile(_Strict):
     role: RoleFacts
+    dataset: dict[str, Any] = Field(default_factory=dict)
     axolotl: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -63,6 +74,8 @@ class TinyModel(_Strict):
     num_attention_heads: int = Field(ge=1)
     num_key_value_heads: int = Field(ge=1)
     max_position_embeddings: int = Field(ge=128)
+    pretrain_steps: int = Field(default=200, ge=0)
+    pretrain_chars: int = Field(default=3_000_000, ge=0)
 
 
 class ProfileFile(_Strict):
@@ -71,6 +84,7 @@ class ProfileFile(_Strict):
 
 
 class BaseFile(_Strict):
+    dataset: dict[str, Any]
     axolotl: dict[str, Any]
 
 
@@ -79,6 +93,7 @@ class Role:
     name: str
     path: Path
     facts: RoleFacts
+    dataset: dict[str, Any]
     overlay: dict[str, Any]
 
 
@@ -99,7 +114,14 @@ class ResolvedConfig:
 
     @property
     def digest(self) -> str:
-        return hashlib.sha256(orjson.dumps(self.axolotl, option=orjson.OPT_SORT_KEYS)).hexdigest()[:16]
+        """Hash of what shapes the adapter; where this run writes is left out."""
+        stable = {k: v for k, v in self.axolotl.items() if k not in RUN_KEYS}
+        return hashlib.sha256(orjson.dumps(stable, option=orjson.OPT_SORT_KEYS)).hexdigest()[:16]
+
+    def for_run(self, output_dir: Path, run_name: str, prepared_dir: Path) -> "ResolvedConfig":
+        cfg = dict(self.axolotl, output_dir=str(output_dir), wandb_name=run_name,
+                   dataset_prepared_path=str(prepared_dir))
+        return ResolvedConfig(self.role, self.profile, cfg, self.sources)
 
     def to_yaml(self) -> str:
         head = f"# Resolved Axolotl config for role {self.role!r}, profile {self.profile!r}\n"
@@ -145,7 +167,7 @@ def load_role(config_dir: Path, name: str) -> Role:
     if not ROLE_NAME.match(name):
         raise ConfigError(path, "<role>", f"role name must match {ROLE_NAME.pattern}")
     parsed = _parse(RoleFile, path)
-    return Role(name, path, parsed.role, parsed.axolotl)
+    return Role(name, path, parsed.role, parsed.dataset, parsed.axolotl)
 
 
 def load_roles(config_dir: Path) -> dict[str, Role]:
@@ -158,8 +180,25 @@ def load_profile(config_dir: Path, name: str) -> Profile:
     return Profile(name, path, parsed.tiny_model, parsed.axolotl)
 
 
-def load_base(config_dir: Path) -> dict[str, Any]:
-    return _parse(BaseFile, config_dir / "base.yml").axolotl
+def load_base(config_dir: Path) -> BaseFile:
+    return _parse(BaseFile, config_dir / "base.yml")
+
+
+def dataset_spec(config_dir: Path, role: Role) -> DatasetSpec:
+    """base.yml's `dataset` section with the role's overrides, validated."""
+    merged = merge(load_base(config_dir).dataset, role.dataset)
+    try:
+        return DatasetSpec.model_validate(merged)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = "dataset." + ".".join(str(p) for p in err["loc"])
+        raise ConfigError(role.path, key, f"{err['msg']} (after merging base.yml)") from None
+
+
+def merged_axolotl(config_dir: Path, role: Role, profile: Profile, data_dir: Path) -> dict[str, Any]:
+    """base ⊕ role ⊕ profile, before dataset paths are known."""
+    merged = merge(merge(load_base(config_dir).axolotl, role.overlay), profile.overlay)
+    return _fill(merged, data_dir)
 
 
 def merge(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
@@ -193,20 +232,15 @@ def resolve(
     data_dir: Path,
     train_path: Path,
     val_path: Path,
-    output_dir: Path,
-    run_name: str,
 ) -> ResolvedConfig:
     """The one Axolotl config a role trains with; dataset paths come from upstream assets."""
     role_cfg, prof = load_role(config_dir, role), load_profile(config_dir, profile)
-    merged = merge(merge(load_base(config_dir), role_cfg.overlay), prof.overlay)
-    merged = _fill(merged, data_dir)
-    merged["datasets"] = [dict(d, path=str(train_path)) for d in merged.get("datasets", [])]
+    merged = merged_axolotl(config_dir, role_cfg, prof, data_dir)
+    merged["datasets"] = [dict(copy.deepcopy(d), path=str(train_path)) for d in merged.get("datasets", [])]
     if not merged["datasets"]:
         raise ConfigError(config_dir / "base.yml", "axolotl.datasets", "no dataset stanza")
     # The val set is an eval set only: same stanza, never listed under `datasets`.
-    merged["test_datasets"] = [dict(merged["datasets"][0], path=str(val_path), split="train")]
+    merged["test_datasets"] = [dict(copy.deepcopy(merged["datasets"][0]), path=str(val_path), split="train")]
     merged["val_set_size"] = 0.0
-    merged["output_dir"] = str(output_dir)
-    merged["wandb_name"] = run_name
     sources = (str(config_dir / "base.yml"), str(role_cfg.path), str(prof.path))
     return ResolvedConfig(role, profile, merged, sources)

@@ -1,0 +1,49 @@
+# gastown-assets: `make demo` (whole graph, polecat role, CPU) and `make test`.
+# Each target creates .venv/ when missing; only python3 (3.11+) is needed on the machine.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+# The embedded default: sample transcripts shipped in the package, CPU profile, outputs in .gastown/
+DEMO_SESSIONS ?= $(CURDIR)/gastown_assets/samples/sessions
+export GASTOWN_DATA_DIR ?= $(CURDIR)/.gastown
+export GASTOWN_PROFILE ?= local
+export DAGSTER_HOME ?= $(GASTOWN_DATA_DIR)/dagster_home
+export AXOLOTL_DO_NOT_TRACK := 1
+export HF_HUB_OFFLINE := 1
+export WANDB_MODE ?= disabled
+DEV_PORT ?= 3000
+
+.PHONY: install test demo dev clean
+
+install: $(STAMP)
+
+# torch first, from its pinned CPU build, so nothing later pulls a CUDA build.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet -e '.[dagster,train,dev]'
+	$(BIN)/python -m pip check
+	touch $@
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+demo: $(STAMP)
+	mkdir -p $(DAGSTER_HOME)
+	GASTOWN_SESSIONS_DIR=$(DEMO_SESSIONS) $(BIN)/dagster asset materialize \
+		-m gastown_assets.definitions --select '*' --partition polecat
+	@echo "report: $(GASTOWN_DATA_DIR)/reports/polecat/report.md"
+	@cat $(GASTOWN_DATA_DIR)/reports/polecat/report.md
+
+# UI and daemon on 127.0.0.1 only; point GASTOWN_SESSIONS_DIR at real transcripts to use them.
+dev: $(STAMP)
+	mkdir -p $(DAGSTER_HOME)
+	GASTOWN_SESSIONS_DIR=$${GASTOWN_SESSIONS_DIR:-$(DEMO_SESSIONS)} \
+		$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p $(DEV_PORT)
+
+clean:
+	rm -rf $(GASTOWN_DATA_DIR)

@@ -1,0 +1,52 @@
+"""A Session's turns as OpenAI-style chat messages, the format chat templates render.
+
+assistant tool calls become `tool_calls` (function name + JSON-string arguments, which Axolotl's
+chat_template loader parses back into a mapping); tool results become `tool` messages.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import orjson
+
+from gastown_assets.transcripts.model import Session, Turn
+
+
+def _clip(text: str, limit: int) -> str:
+    """Keep head and tail of long tool output: the command's start and its verdict."""
+    if len(text) <= limit:
+        return text
+    half = limit // 2
+    return f"{text[:half]}\n[... {len(text) - limit} chars cut ...]\n{text[-half:]}"
+
+
+def _assistant(turn: Turn) -> dict:
+    msg: dict = {"role": "assistant", "content": turn.text}
+    if turn.tool_calls:
+        msg["tool_calls"] = [
+            {"id": c.id, "type": "function",
+             "function": {"name": c.name, "arguments": orjson.dumps(c.arguments).decode()}}
+            for c in turn.tool_calls
+        ]
+    return msg
+
+
+def session_messages(session: Session, max_tool_chars: int, dropped: Counter) -> list[dict]:
+    """Messages without the system prompt; tool results that answer no call are dropped."""
+    messages: list[dict] = []
+    open_calls: set[str] = set()
+    for turn in session.turns:
+        if turn.speaker == "assistant":
+            messages.append(_assistant(turn))
+            open_calls = {c.id for c in turn.tool_calls}
+        elif turn.speaker == "tool":
+            if turn.tool_call_id not in open_calls:
+                dropped["orphan_tool_result"] += 1
+                continue
+            messages.append({"role": "tool", "tool_call_id": turn.tool_call_id,
+                             "content": _clip(turn.text, max_tool_chars)})
+        elif turn.text:
+            messages.append({"role": "user", "content": turn.text})
+            open_calls = set()
+    return messages

@@ -1,0 +1,19 @@
+"""Dagster entry point: `dagster asset materialize -m gastown_assets.definitions ...`."""
+
+import dagster as dg
+
+from gastown_assets.defs.datasets import role_datasets
+from gastown_assets.defs.evaluation import eval_report
+from gastown_assets.defs.resources import GastownConfig
+from gastown_assets.defs.training import base_model, lora_adapter
+from gastown_assets.defs.transcripts import raw_transcripts
+from gastown_assets.settings import Settings
+
+defs = dg.Definitions(
+    assets=[raw_transcripts, role_datasets, base_model, lora_adapter, eval_report],
+    resources={
+        "gastown": GastownConfig.from_env(),
+        # Small pickled handles (paths + versions) live beside the data they point at.
+        "io_manager": dg.FilesystemIOManager(base_dir=str(Settings.from_env().data_dir / "storage")),
+    },
+)

@@ -1,0 +1,1 @@
+"""Dagster wiring only: partitions, resources and assets around the pure domain packages."""

@@ -1,0 +1,55 @@
+"""raw_transcripts: the role's sessions found under GASTOWN_SESSIONS_DIR."""
+
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+
+from gastown_assets.defs.partitions import ROLES
+from gastown_assets.defs.resources import GastownConfig
+from gastown_assets.training.config import load_roles
+from gastown_assets.transcripts import RoleRule, find_session_files
+from gastown_assets.transcripts.corpus import CorpusTally, role_sessions
+from gastown_assets.transcripts.store import write_sessions
+
+
+@dataclass(frozen=True)
+class SessionIndex:
+    """What downstream assets get: where the role's parsed sessions are, and their version."""
+
+    role: str
+    path: str
+    sessions: int
+    digest: str
+
+
+@dg.asset(partitions_def=ROLES, group_name="transcripts", code_version="1")
+def raw_transcripts(context: dg.AssetExecutionContext, gastown: GastownConfig) -> dg.Output[SessionIndex]:
+    """Claude Code session files under GASTOWN_SESSIONS_DIR, parsed, keeping this role's
+    sessions (tagged from each session's cwd by the rules in configs/roles/)."""
+    role, settings = context.partition_key, gastown.settings
+    rules = [RoleRule(r.name, r.facts.sessions.cwd_patterns) for r in load_roles(settings.config_dir).values()]
+    files = list(find_session_files(settings.sessions_roots))
+    context.log.info(f"{len(files)} transcript files under {', '.join(map(str, settings.sessions_roots))}")
+    tally = CorpusTally()
+    path = settings.role_dir("transcripts", role) / "sessions.jsonl"
+    count, digest = write_sessions(path, role_sessions(files, role, rules, tally))
+    if count == 0:
+        context.log.warning(f"no {role} sessions found; sessions per role: {dict(tally.sessions_by_role)}")
+    return dg.Output(
+        SessionIndex(role, str(path), count, digest),
+        data_version=dg.DataVersion(digest[:16]),
+        metadata={
+            "sessions": count,
+            "path": dg.MetadataValue.path(path),
+            "files_scanned": len(files),
+            "bytes_scanned": tally.stats.bytes,
+            "sessions_by_role": dg.MetadataValue.json(dict(tally.sessions_by_role)),
+            "unmatched_sessions": tally.unmatched,
+            "unmatched_cwds": dg.MetadataValue.json(tally.unmatched_cwds),
+            "subagent_sessions": dg.MetadataValue.json(dict(tally.other_kinds)),
+            "skipped": dg.MetadataValue.json(dict(tally.stats.skipped)),
+            "sessions_roots": dg.MetadataValue.json([str(p) for p in settings.sessions_roots]),
+        },
+    )

@@ -1,0 +1,60 @@
+"""The whole graph for one role, in process, on the shipped samples and the tiny local model."""
+
+import json
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from gastown_assets.definitions import defs
+from gastown_assets.defs.resources import GastownConfig
+from gastown_assets.samples import SESSIONS_DIR
+
+
+@pytest.fixture(scope="module")
+def polecat_run(tmp_path_factory):
+    data = tmp_path_factory.mktemp("data")
+    resources = {
+        "gastown": GastownConfig(sessions_dir=str(SESSIONS_DIR), data_dir=str(data), profile="local"),
+        "io_manager": dg.FilesystemIOManager(base_dir=str(data / "storage")),
+    }
+    assets = list(defs.assets)
+    result = dg.materialize(assets, partition_key="polecat", resources=resources,
+                            instance=dg.DagsterInstance.ephemeral())
+    return result, data
+
+
+def test_polecat_partition_end_to_end(polecat_run):
+    result, data = polecat_run
+    assert result.success
+    assert (data / "datasets/polecat/train.jsonl").stat().st_size > 0
+    assert (data / "datasets/polecat/val.jsonl").stat().st_size > 0
+    adapter = Path(result.output_for_node("lora_adapter").path)
+    assert adapter.parent == data / "adapters" / "polecat"
+    assert (adapter / "adapter_model.safetensors").stat().st_size > 0
+    assert json.loads((adapter / "adapter_config.json").read_text())["peft_type"] == "LORA"
+    assert (adapter / "resolved_config.yml").is_file()
+    report = json.loads((data / "reports/polecat/report.json").read_text())
+    assert report["role"] == "polecat"
+    assert report["adapter"]["path"] == str(adapter)
+    assert report["adapter_val_loss"] < report["base_val_loss"]
+    assert (data / "reports/polecat/report.md").read_text().startswith("# Eval report: polecat")
+
+
+def test_no_session_is_in_both_train_and_val(polecat_run):
+    _, data = polecat_run
+    ids = {}
+    for split in ("train", "val"):
+        with open(data / f"datasets/polecat/{split}.jsonl") as f:
+            ids[split] = {json.loads(line)["session_id"] for line in f}
+    assert ids["train"] and ids["val"] and not ids["train"] & ids["val"]
+
+
+def test_adapter_metadata_names_the_dataset_versions_it_trained_on(polecat_run):
+    result, _ = polecat_run
+    mats = {m.asset_key.to_user_string(): m.materialization for m in result.get_asset_materialization_events()}
+    adapter_meta = mats["lora_adapter"].metadata
+    assert adapter_meta["train_dataset_version"].value == mats["train_dataset"].tags["dagster/data_version"]
+    assert adapter_meta["val_dataset_version"].value == mats["val_dataset"].tags["dagster/data_version"]
+    assert "base_model:" in adapter_meta["resolved_config"].value
+    assert mats["eval_report"].metadata["adapter_version"].value == adapter_meta["version"].value
