@@ -12,15 +12,17 @@ from typing import IO
 
 
 @contextmanager
-def atomic_open(path: Path, mode: str = "wb") -> Iterator[IO]:
-    """Open a temp file next to `path`; on clean exit it replaces `path` in one rename."""
+def atomic_open(path: Path, mode: str = "wb", durable: bool = True) -> Iterator[IO]:
+    """Open a temp file next to `path`; on clean exit it replaces `path` in one rename.
+    `durable=False` skips the fsync, for caches that are checked before they are trusted."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as f:
             yield f
             f.flush()
-            os.fsync(f.fileno())
+            if durable:
+                os.fsync(f.fileno())
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     finally:

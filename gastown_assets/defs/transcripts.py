@@ -8,10 +8,10 @@ import dagster as dg
 
 from gastown_assets.defs.partitions import ROLES
 from gastown_assets.defs.resources import GastownConfig
-from gastown_assets.training.config import load_roles
-from gastown_assets.transcripts import RoleRule, find_session_files
-from gastown_assets.transcripts.corpus import CorpusTally, role_sessions
-from gastown_assets.transcripts.store import write_sessions
+from gastown_assets.training.config import role_rules
+from gastown_assets.transcripts import find_session_files
+from gastown_assets.transcripts.cache import ParseCache
+from gastown_assets.transcripts.corpus import CorpusTally, collect_role
 
 
 @dataclass(frozen=True)
@@ -29,12 +29,14 @@ def raw_transcripts(context: dg.AssetExecutionContext, gastown: GastownConfig) -
     """Claude Code session files under GASTOWN_SESSIONS_DIR, parsed, keeping this role's
     sessions (tagged from each session's cwd by the rules in configs/roles/)."""
     role, settings = context.partition_key, gastown.settings
-    rules = [RoleRule(r.name, r.facts.sessions.cwd_patterns) for r in load_roles(settings.config_dir).values()]
+    rules = role_rules(settings.config_dir)
     files = list(find_session_files(settings.sessions_roots))
     context.log.info(f"{len(files)} transcript files under {', '.join(map(str, settings.sessions_roots))}")
-    tally = CorpusTally()
+    tally, cache = CorpusTally(), ParseCache(settings.data_dir / "transcripts" / "cache")
     path = settings.role_dir("transcripts", role) / "sessions.jsonl"
-    count, digest = write_sessions(path, role_sessions(files, role, rules, tally))
+    store = collect_role(files, role, rules, cache, path, tally)
+    count, digest = store.sessions, store.digest
+    context.log.info(f"parsed {cache.parsed} new or changed files, reused {cache.reused} from the cache")
     if count == 0:
         context.log.warning(f"no {role} sessions found; sessions per role: {dict(tally.sessions_by_role)}")
     return dg.Output(
@@ -44,12 +46,14 @@ def raw_transcripts(context: dg.AssetExecutionContext, gastown: GastownConfig) -
             "sessions": count,
             "path": dg.MetadataValue.path(path),
             "files_scanned": len(files),
-            "bytes_scanned": tally.stats.bytes,
+            "files_parsed": cache.parsed,
+            "files_from_cache": cache.reused,
+            "bytes_scanned": tally.bytes,
             "sessions_by_role": dg.MetadataValue.json(dict(tally.sessions_by_role)),
             "unmatched_sessions": tally.unmatched,
             "unmatched_cwds": dg.MetadataValue.json(tally.unmatched_cwds),
             "subagent_sessions": dg.MetadataValue.json(dict(tally.other_kinds)),
-            "skipped": dg.MetadataValue.json(dict(tally.stats.skipped)),
+            "skipped": dg.MetadataValue.json(dict(tally.skipped)),
             "sessions_roots": dg.MetadataValue.json([str(p) for p in settings.sessions_roots]),
         },
     )

@@ -16,7 +16,10 @@ from typing import Any
 
 import orjson
 import yaml
+from gastown_assets.transcripts.roles import RoleRule
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from gastown_assets.transcripts.roles import RoleRule
 
 # Keys that say where one run writes, not what it trains: left out of the config digest.
 RUN_KEYS = frozenset({"output_dir", "wandb_name", "dataset_prepared_path", "resume_from_checkpoint"})
@@ -57,6 +60,9 @@ class DatasetSpec(_Strict):
     split_salt: str
     max_tool_result_chars: int = Field(ge=100)
     min_assistant_turns: int = Field(ge=1)
+    min_assistant_chars: int = Field(ge=0)
+    chunk_overlap_units: int = Field(ge=0)
+    dedup_threshold: float = Field(gt=0, le=1)
 
 
 class RoleFile(_Strict):
@@ -172,6 +178,11 @@ def load_role(config_dir: Path, name: str) -> Role:
 
 def load_roles(config_dir: Path) -> dict[str, Role]:
     return {name: load_role(config_dir, name) for name in role_names(config_dir)}
+
+
+def role_rules(config_dir: Path) -> list[RoleRule]:
+    """Every role's cwd patterns, in file-name order (ties in tagging go to the earlier role)."""
+    return [RoleRule(r.name, r.facts.sessions.cwd_patterns) for r in load_roles(config_dir).values()]
 
 
 def load_profile(config_dir: Path, name: str) -> Profile:

@@ -5,23 +5,32 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from .cache import CachedSession, ParseCache
 from .discover import SessionFile
-from .model import Session
-from .reader import read_sessions
 from .roles import RoleRule, tag_role
-from .stats import ParseStats
+from .store import write_session_lines
 
 UNMATCHED_SAMPLE = 20  # cwds listed in metadata; the count covers all of them
 
 
 @dataclass
 class CorpusTally:
-    stats: ParseStats = field(default_factory=ParseStats)
+    files: int = 0
+    bytes: int = 0
+    lines: int = 0
+    skipped: Counter = field(default_factory=Counter)
     sessions_by_role: Counter = field(default_factory=Counter)
     other_kinds: Counter = field(default_factory=Counter)  # subagent / compaction sessions
     unmatched: int = 0
     unmatched_cwds: list[str] = field(default_factory=list)
+
+    def add_file(self, stats: dict) -> None:
+        self.files += 1
+        self.bytes += stats["bytes"]
+        self.lines += stats["lines"]
+        self.skipped.update(stats["skipped"])
 
     def note_unmatched(self, cwd: str) -> None:
         self.unmatched += 1
@@ -29,30 +38,48 @@ class CorpusTally:
             self.unmatched_cwds.append(cwd)
 
 
-def role_sessions(
-    files: Iterable[SessionFile], role: str, rules: list[RoleRule], tally: CorpusTally
-) -> Iterator[Session]:
-    """Main sessions of `role`. Subagent and compaction sessions take their parent's role and
-    are tallied, not trained on: they are another agent's voice."""
+def role_session_lines(
+    files: Iterable[SessionFile], role: str, rules: list[RoleRule], cache: ParseCache, tally: CorpusTally
+) -> Iterator[bytes]:
+    """Stored lines of the main sessions of `role`. Subagent and compaction sessions take their
+    parent's role and are tallied, not trained on: they are another agent's voice."""
     parent_roles: dict[str, str | None] = {}
     for f in files:
-        file_stats = ParseStats()
-        for session in read_sessions(f.path, file_stats):
-            tagged = _role_of(session, rules, parent_roles)
-            if session.kind != "main":
-                tally.other_kinds[f"{tagged or 'unmatched'}:{session.kind}"] += 1
+        entry = cache.entry(f)
+        tally.add_file(entry.stats)
+        wanted: list[CachedSession] = []
+        for s in entry.sessions:
+            tagged = _role_of(s, rules, parent_roles)
+            if s.kind != "main":
+                tally.other_kinds[f"{tagged or 'unmatched'}:{s.kind}"] += 1
                 continue
-            parent_roles[session.session_id] = tagged
+            parent_roles[s.session_id] = tagged
             if tagged is None:
-                tally.note_unmatched(session.cwd)
+                tally.note_unmatched(s.cwd)
                 continue
             tally.sessions_by_role[tagged] += 1
             if tagged == role:
-                yield session
-        tally.stats.merge(file_stats)
+                wanted.append(s)
+        yield from cache.session_lines(entry, wanted)
 
 
-def _role_of(session: Session, rules: list[RoleRule], parents: dict[str, str | None]) -> str | None:
-    if session.parent_session_id and session.parent_session_id in parents:
-        return parents[session.parent_session_id]
-    return tag_role(session.cwd, rules)
+def _role_of(s: CachedSession, rules: list[RoleRule], parents: dict[str, str | None]) -> str | None:
+    if s.parent_session_id and s.parent_session_id in parents:
+        return parents[s.parent_session_id]
+    return tag_role(s.cwd, rules)
+
+
+@dataclass(frozen=True)
+class RoleStore:
+    path: str
+    sessions: int
+    digest: str
+
+
+def collect_role(
+    files: Iterable[SessionFile], role: str, rules: list[RoleRule], cache: ParseCache, path: Path,
+    tally: CorpusTally,
+) -> RoleStore:
+    """Write the role's sessions (from the parse cache) to `path`, atomically."""
+    count, digest = write_session_lines(path, role_session_lines(files, role, rules, cache, tally))
+    return RoleStore(str(path), count, digest)

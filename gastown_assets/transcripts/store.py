@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict
 from pathlib import Path
 
 import orjson
@@ -26,19 +25,27 @@ def session_from_dict(d: dict) -> Session:
     return Session(**{**d, "turns": turns})
 
 
-def write_sessions(path: Path, sessions: Iterable[Session]) -> tuple[int, str]:
-    """Write sessions to path via a temp file + rename; returns (count, sha256 of the bytes)."""
+def write_session_lines(path: Path, lines: Iterable[bytes]) -> tuple[int, str]:
+    """Write stored session lines via a temp file + rename; returns (count, sha256 of the bytes)."""
     digest, count = hashlib.sha256(), 0
     with atomic_open(path) as out:
-        for session in sessions:
-            line = orjson.dumps(asdict(session)) + b"\n"
+        for line in lines:
             out.write(line)
             digest.update(line)
             count += 1
     return count, digest.hexdigest()
 
 
-def read_stored_sessions(path: Path) -> Iterator[Session]:
+def session_line(session: Session) -> bytes:
+    return orjson.dumps(session) + b"\n"  # orjson serialises (slotted) dataclasses natively
+
+
+def read_stored_lines(path: Path) -> Iterator[bytes]:
+    """The raw stored lines: callers hash them to find cached work before decoding."""
     with path.open("rb") as f:
-        for line in f:
-            yield session_from_dict(orjson.loads(line))
+        yield from f
+
+
+def read_stored_sessions(path: Path) -> Iterator[Session]:
+    for line in read_stored_lines(path):
+        yield session_from_dict(orjson.loads(line))
