@@ -16,7 +16,7 @@ export HF_HUB_OFFLINE := 1
 export WANDB_MODE ?= disabled
 DEV_PORT ?= 3000
 
-.PHONY: install test demo dev clean
+.PHONY: install test demo dev bench clean
 
 install: $(STAMP)
 
@@ -44,6 +44,11 @@ dev: $(STAMP)
 	mkdir -p $(DAGSTER_HOME)
 	GASTOWN_SESSIONS_DIR=$${GASTOWN_SESSIONS_DIR:-$(DEMO_SESSIONS)} \
 		$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p $(DEV_PORT)
+
+# Datasets build throughput vs the orjson and tokenizer floors, on generated corpora (MB).
+BENCH_SIZES ?= 200,1000
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_datasets.py --sizes $(BENCH_SIZES)
 
 clean:
 	rm -rf $(GASTOWN_DATA_DIR)

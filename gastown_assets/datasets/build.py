@@ -1,21 +1,33 @@
-"""Build a role's train.jsonl and val.jsonl from its stored sessions, streaming, atomically."""
+"""Build a role's train.jsonl and val.jsonl from its stored sessions, streaming, atomically.
+
+Per session: render messages, redact secrets, cut into token-budgeted rows, drop low-quality
+rows (cached per session, see rowcache.py); then across the role: drop exact and near
+duplicates, and send each session's rows to train or val by a stable hash of its id.
+"""
 
 from __future__ import annotations
 
 import hashlib
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import orjson
 
 from gastown_assets.atomic import atomic_open
-from gastown_assets.transcripts.model import Session
+from gastown_assets.training.config import dataset_spec, load_profile, load_role, merged_axolotl
+from gastown_assets.transcripts.store import session_from_dict
 
 from .chunk import CountTokens, chunks
+from .dedup import Deduper, row_text
+from .quality import quality_issue
+from .rowcache import RowCache, SessionRows
 from .rows import session_messages
+from .secrets import Redactor, redact_row
 from .split import is_val
+
+BUILD_VERSION = "1"  # bump when row building changes, so cached rows are rebuilt
 
 
 @dataclass
@@ -32,6 +44,10 @@ class DatasetBuild:
     train: DatasetFile
     val: DatasetFile
     dropped: Counter = field(default_factory=Counter)
+    redacted: Counter = field(default_factory=Counter)
+    duplicates: Counter = field(default_factory=Counter)
+    cache_hits: int = 0
+    cache_misses: int = 0
 
 
 @dataclass(frozen=True)
@@ -41,45 +57,95 @@ class BuildSpec:
     split_salt: str
     max_tool_result_chars: int
     min_assistant_turns: int
+    min_assistant_chars: int
+    chunk_overlap_units: int
+    dedup_threshold: float
     token_budget: int  # the model's sequence_len
+    tokenizer_id: str  # the base model's data version: token counts depend on it
+
+    @property
+    def digest(self) -> str:
+        """What a session's cached rows depend on (the split and dedup are redone every run)."""
+        cached = {k: v for k, v in asdict(self).items() if k not in ("val_fraction", "split_salt", "dedup_threshold")}
+        return hashlib.sha256(orjson.dumps([BUILD_VERSION, cached], option=orjson.OPT_SORT_KEYS)).hexdigest()[:16]
+
+
+def spec_for(config_dir: Path, role_name: str, profile_name: str, data_dir: Path, tokenizer_id: str) -> BuildSpec:
+    """The role's build spec from configs/: dataset section, system prompt, sequence_len."""
+    role, profile = load_role(config_dir, role_name), load_profile(config_dir, profile_name)
+    data = dataset_spec(config_dir, role)
+    return BuildSpec(
+        system_prompt=role.facts.system_prompt, val_fraction=data.val_fraction, split_salt=data.split_salt,
+        max_tool_result_chars=data.max_tool_result_chars, min_assistant_turns=data.min_assistant_turns,
+        min_assistant_chars=data.min_assistant_chars, chunk_overlap_units=data.chunk_overlap_units,
+        dedup_threshold=data.dedup_threshold,
+        token_budget=int(merged_axolotl(config_dir, role, profile, data_dir)["sequence_len"]),
+        tokenizer_id=tokenizer_id,
+    )
 
 
 class _Writer:
     def __init__(self, f, target: DatasetFile):
         self.f, self.target, self.hash = f, target, hashlib.sha256()
 
-    def session(self, session_id: str, rows: list[tuple[list[dict], int]]) -> None:
-        if not rows:
-            return
-        self.target.sessions += 1
-        for index, (messages, tokens) in enumerate(rows):
-            line = orjson.dumps({"session_id": session_id, "chunk": index, "messages": messages})
-            self.f.write(line + b"\n")
-            self.hash.update(line + b"\n")
-            self.target.rows += 1
-            self.target.tokens += tokens
+    def row(self, line: bytes, tokens: int) -> None:
+        self.f.write(line)
+        self.hash.update(line)
+        self.target.rows += 1
+        self.target.tokens += tokens
 
 
-def build(sessions: Iterable[Session], spec: BuildSpec, count: CountTokens, out_dir: Path) -> DatasetBuild:
-    result = DatasetBuild(DatasetFile(str(out_dir / "train.jsonl")), DatasetFile(str(out_dir / "val.jsonl")))
+def session_rows(line: bytes, spec: BuildSpec, count: CountTokens, redactor: Redactor, deduper: Deduper) -> SessionRows:
+    """Everything about one session's rows that does not depend on the other sessions."""
+    session = session_from_dict(orjson.loads(line))
+    result = SessionRows(session.session_id, [], [], [])
+    messages = session_messages(session, spec.max_tool_result_chars, result.dropped)
+    messages = redact_row({"messages": messages}, redactor, result.redacted)["messages"]
     system = {"role": "system", "content": spec.system_prompt.strip()}
-    with atomic_open(out_dir / "train.jsonl") as tf, atomic_open(out_dir / "val.jsonl") as vf:
+    for index, (row, tokens) in enumerate(chunks(system, messages, spec.token_budget, count, result.dropped,
+                                                  spec.min_assistant_turns, spec.chunk_overlap_units)):
+        issue = quality_issue(row, spec.min_assistant_chars)
+        if issue:
+            result.dropped[issue] += 1
+            continue
+        result.lines.append(orjson.dumps({"session_id": session.session_id, "chunk": index, "messages": row}) + b"\n")
+        result.tokens.append(tokens)
+        result.fingerprints.append(deduper.fingerprint(row_text(row)))
+    if not result.lines:
+        result.dropped["session_without_rows"] += 1
+    return result
+
+
+def build(lines: Iterable[bytes], spec: BuildSpec, count: CountTokens, out_dir: Path) -> DatasetBuild:
+    result = DatasetBuild(DatasetFile(str(out_dir / "train.jsonl")), DatasetFile(str(out_dir / "val.jsonl")))
+    redactor, deduper = Redactor(), Deduper(threshold=spec.dedup_threshold)
+    cache = RowCache(out_dir / f".rows-{spec.digest}.cache")
+    with cache.writer() as cached, atomic_open(out_dir / "train.jsonl") as tf, atomic_open(out_dir / "val.jsonl") as vf:
         train, val = _Writer(tf, result.train), _Writer(vf, result.val)
-        for session in sessions:
-            messages = session_messages(session, spec.max_tool_result_chars, result.dropped)
-            rows = list(chunks(system, messages, spec.token_budget, count, result.dropped,
-                               spec.min_assistant_turns))
-            if not rows:
-                result.dropped["session_without_rows"] += 1
-            target = val if is_val(session.session_id, spec.val_fraction, spec.split_salt) else train
-            target.session(session.session_id, rows)
+        for line in lines:
+            key = hashlib.blake2b(line + spec.digest.encode(), digest_size=16).hexdigest()
+            rows = cache.get(key) or session_rows(line, spec, count, redactor, deduper)
+            cached.put(key, rows)
+            result.dropped.update(rows.dropped)
+            result.redacted.update(rows.redacted)
+            target = val if is_val(rows.session_id, spec.val_fraction, spec.split_salt) else train
+            kept = 0
+            for index, (row_line, tokens, fp) in enumerate(zip(rows.lines, rows.tokens, rows.fingerprints)):
+                dup = deduper.check_fingerprint(f"{rows.session_id}:{index}", fp)
+                if dup:
+                    result.duplicates[dup] += 1
+                    continue
+                target.row(row_line, tokens)
+                kept += 1
+            target.target.sessions += kept > 0
         result.train.digest, result.val.digest = train.hash.hexdigest(), val.hash.hexdigest()
+    result.cache_hits, result.cache_misses = cache.hits, cache.misses
     return result
 
 
 def chat_template_counter(tokenizer) -> CountTokens:
-    """Tokens of messages as the model's own chat template renders them."""
-    def count(messages: list[dict]) -> int:
-        text = tokenizer.apply_chat_template(messages, tokenize=False)
-        return len(tokenizer(text, add_special_tokens=False)["input_ids"])
+    """Tokens of conversations as the model's own chat template renders them, batched."""
+    def count(conversations: list[list[dict]]) -> list[int]:
+        texts = [tokenizer.apply_chat_template(c, tokenize=False) for c in conversations]
+        return [len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]]
     return count

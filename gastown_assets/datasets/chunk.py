@@ -1,15 +1,23 @@
 """Cut a session's messages into rows that fit the model's sequence_len, counted in tokens.
 
 The unit of cutting is a user message, or an assistant message together with the tool results
-answering its calls, so a tool call is never separated from its result.
+answering its calls, so a tool call is never separated from its result. Token counts come from
+the model's own chat template and tokenizer, batched per session.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
-CountTokens = Callable[[list[dict]], int]
+# Tokens of each conversation as the model's chat template renders it (batched).
+CountTokens = Callable[[list[list[dict]]], list[int]]
+
+# A unit's cost is measured after an empty system message, not the real (long) one, and without
+# it some templates (Qwen2.5) would insert their default system prompt.
+_EMPTY_SYSTEM = {"role": "system", "content": ""}
+# Costs add up exactly for ChatML-like templates; rows this close to the budget are recounted.
+RECOUNT_MARGIN = 32
 
 
 def units(messages: list[dict]) -> list[list[dict]]:
@@ -22,8 +30,26 @@ def units(messages: list[dict]) -> list[list[dict]]:
     return out
 
 
-def _assistant_turns(rows: list[dict]) -> int:
-    return sum(m["role"] == "assistant" for m in rows)
+def _pack(costs: list[int], base: int, budget: int, overlap: int, dropped: Counter) -> list[list[int]]:
+    """Greedy packing of unit indices; `overlap` trailing units of a row open the next one."""
+    groups: list[list[int]] = []
+    current: list[int] = []
+    used = base
+    for i, cost in enumerate(costs):
+        if base + cost > budget:
+            dropped["unit_over_budget"] += 1
+            continue
+        if current and used + cost > budget:
+            groups.append(current)
+            current = current[-overlap:] if overlap else []
+            used = base + sum(costs[j] for j in current)
+            if used + cost > budget:
+                current, used = [], base
+        current.append(i)
+        used += cost
+    if current:
+        groups.append(current)
+    return groups
 
 
 def chunks(
@@ -33,34 +59,25 @@ def chunks(
     count: CountTokens,
     dropped: Counter,
     min_assistant_turns: int = 1,
-) -> Iterator[tuple[list[dict], int]]:
-    """Greedy packing of whole units under `budget` tokens, each row opening with `system`;
-    yields (row, its token count)."""
-    base = count([system])
-    current: list[dict] = []
-    used = base
-    for unit in units(messages):
-        cost = count([system, *unit]) - base
-        if base + cost > budget:
-            dropped["unit_over_budget"] += 1
-            continue
-        if current and used + cost > budget:
-            yield from _keep(system, current, budget, count, dropped, min_assistant_turns)
-            current, used = [], base
-        current.extend(unit)
-        used += cost
-    if current:
-        yield from _keep(system, current, budget, count, dropped, min_assistant_turns)
-
-
-def _keep(system, rows, budget, count, dropped, min_assistant_turns):
-    if _assistant_turns(rows) < min_assistant_turns:
-        dropped["too_few_assistant_turns"] += 1
-        return
-    row = [system, *rows]
-    # Per-unit costs are additive for ChatML-like templates; check the real total anyway.
-    tokens = count(row)
-    if tokens > budget:
-        dropped["row_over_budget"] += 1
-        return
-    yield row, tokens
+    overlap_units: int = 0,
+) -> list[tuple[list[dict], int]]:
+    """Rows (each opening with `system`) and their token counts, every one within `budget`."""
+    pieces = units(messages)
+    if not pieces:
+        return []
+    base, empty, *costs = count([[system], [_EMPTY_SYSTEM]] + [[_EMPTY_SYSTEM, *u] for u in pieces])
+    costs = [c - empty for c in costs]
+    rows: list[tuple[list[dict], int]] = []
+    for group in _pack(costs, base, budget, overlap_units, dropped):
+        row = [system] + [m for i in group for m in pieces[i]]
+        if sum(m["role"] == "assistant" for m in row) < min_assistant_turns:
+            dropped["too_few_assistant_turns"] += 1
+        else:
+            rows.append((row, base + sum(costs[i] for i in group)))
+    near = [i for i, (_, estimate) in enumerate(rows) if estimate > budget - RECOUNT_MARGIN]
+    for i, tokens in zip(near, count([rows[i][0] for i in near]) if near else []):
+        rows[i] = (rows[i][0], tokens)
+    kept = [(row, tokens) for row, tokens in rows if tokens <= budget]
+    if len(kept) < len(rows):
+        dropped["row_over_budget"] += len(rows) - len(kept)
+    return kept

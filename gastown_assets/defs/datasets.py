@@ -1,17 +1,17 @@
-"""train_dataset / val_dataset: chat rows cut to the model's sequence_len, split by session."""
-
+"""train_dataset / val_dataset: chat rows cut to the model's sequence_len, split by session,
+with blocking checks that no secret and no shared session reached the written files."""
 
 from pathlib import Path
 
 import dagster as dg
 
-from gastown_assets.datasets.build import BuildSpec, DatasetFile, build, chat_template_counter
+from gastown_assets.datasets.build import DatasetFile, build, chat_template_counter, spec_for
+from gastown_assets.datasets.checks import sessions_in_both, scan_file
 from gastown_assets.defs.partitions import ROLES
 from gastown_assets.defs.resources import GastownConfig
 from gastown_assets.defs.transcripts import SessionIndex
 from gastown_assets.training.base_model import BaseModel
-from gastown_assets.training.config import dataset_spec, merged_axolotl
-from gastown_assets.transcripts.store import read_stored_sessions
+from gastown_assets.transcripts.store import read_stored_lines
 
 
 def _metadata(f: DatasetFile, upstream: SessionIndex, base: BaseModel) -> dict:
@@ -27,33 +27,58 @@ def _metadata(f: DatasetFile, upstream: SessionIndex, base: BaseModel) -> dict:
     partitions_def=ROLES,
     group_name="datasets",
     outs={
-        "train_dataset": dg.AssetOut(description="Chat rows the adapter trains on (datasets/<role>/train.jsonl).", code_version="1"),
-        "val_dataset": dg.AssetOut(description="Held-out chat rows from other sessions (datasets/<role>/val.jsonl).", code_version="1"),
+        "train_dataset": dg.AssetOut(description="Chat rows the adapter trains on (datasets/<role>/train.jsonl).", code_version="2"),
+        "val_dataset": dg.AssetOut(description="Held-out chat rows from other sessions (datasets/<role>/val.jsonl).", code_version="2"),
     },
+    check_specs=[
+        dg.AssetCheckSpec("no_secrets_in_datasets", asset="train_dataset", blocking=True,
+                          description="Re-scan the written train.jsonl and val.jsonl: no secret may remain."),
+        dg.AssetCheckSpec("no_session_in_both_splits", asset="val_dataset", blocking=True,
+                          description="No session id may appear in both train.jsonl and val.jsonl."),
+    ],
 )
 def role_datasets(context: dg.AssetExecutionContext, gastown: GastownConfig,
                   raw_transcripts: SessionIndex, base_model: BaseModel):
     """Render the role's sessions as OpenAI-style chat rows with the role's system prompt,
-    cut by tokens to sequence_len, and split by a stable hash of the session id."""
+    redact secrets, cut by tokens to sequence_len, drop low-quality and duplicate rows, and
+    split by a stable hash of the session id."""
     from transformers import AutoTokenizer
 
-    settings, role = gastown.settings, gastown.role(context.partition_key)
-    data = dataset_spec(settings.config_dir, role)
-    axolotl = merged_axolotl(settings.config_dir, role, gastown.load_profile(), settings.data_dir)
-    spec = BuildSpec(role.facts.system_prompt, data.val_fraction, data.split_salt,
-                     data.max_tool_result_chars, data.min_assistant_turns, int(axolotl["sequence_len"]))
+    role = context.partition_key
+    settings = gastown.settings
+    spec = spec_for(settings.config_dir, role, settings.profile, settings.data_dir, base_model.digest)
     tokenizer = AutoTokenizer.from_pretrained(base_model.name_or_path)
-    out_dir = settings.role_dir("datasets", role.name)
-    result = build(read_stored_sessions(Path(raw_transcripts.path)), spec, chat_template_counter(tokenizer), out_dir)
-    context.log.info(f"train {result.train.rows} rows / val {result.val.rows} rows; dropped {dict(result.dropped)}")
+    out_dir = settings.role_dir("datasets", role)
+    result = build(read_stored_lines(Path(raw_transcripts.path)), spec, chat_template_counter(tokenizer), out_dir)
+    context.log.info(
+        f"train {result.train.rows} rows / val {result.val.rows} rows; sessions rebuilt "
+        f"{result.cache_misses}, from cache {result.cache_hits}; dropped {dict(result.dropped)}; "
+        f"duplicates {dict(result.duplicates)}; redacted {sum(result.redacted.values())} secrets"
+    )
     if result.val.rows == 0 or result.train.rows == 0:
         raise dg.Failure(
-            f"{role.path}: dataset.val_fraction={data.val_fraction} left "
+            f"{gastown.role(role).path}: dataset.val_fraction={spec.val_fraction} left "
             f"train={result.train.rows} val={result.val.rows} rows from {raw_transcripts.sessions} "
-            f"{role.name} sessions; both sets need rows (more sessions, or another split)"
+            f"{role} sessions; both sets need rows (more sessions, or another split)"
         )
-    dropped = dg.MetadataValue.json(dict(result.dropped))
-    yield dg.Output(result.train, "train_dataset", data_version=dg.DataVersion(result.train.digest[:16]),
-                    metadata={**_metadata(result.train, raw_transcripts, base_model), "dropped": dropped})
-    yield dg.Output(result.val, "val_dataset", data_version=dg.DataVersion(result.val.digest[:16]),
-                    metadata=_metadata(result.val, raw_transcripts, base_model))
+    shared = {
+        "dropped": dg.MetadataValue.json(dict(result.dropped)),
+        "duplicates": dg.MetadataValue.json(dict(result.duplicates)),
+        "redacted_by_type": dg.MetadataValue.json(dict(result.redacted)),
+        "sessions_rebuilt": result.cache_misses,
+        "sessions_from_cache": result.cache_hits,
+    }
+    for name, f in (("train_dataset", result.train), ("val_dataset", result.val)):
+        yield dg.Output(f, name, data_version=dg.DataVersion(f.digest[:16]),
+                        metadata={**_metadata(f, raw_transcripts, base_model), **shared})
+    yield from _checks(Path(result.train.path), Path(result.val.path))
+
+
+def _checks(train: Path, val: Path):
+    """Blocking: a failure stops lora_adapter and everything after it."""
+    found = scan_file(train) + scan_file(val)
+    yield dg.AssetCheckResult(asset_key="train_dataset", check_name="no_secrets_in_datasets", passed=not found,
+                              metadata={"secrets_found_by_type": dg.MetadataValue.json(dict(found))})
+    both = sessions_in_both(train, val)
+    yield dg.AssetCheckResult(asset_key="val_dataset", check_name="no_session_in_both_splits", passed=not both,
+                              metadata={"sessions_in_both": len(both)})

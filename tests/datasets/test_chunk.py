@@ -3,13 +3,17 @@ from collections import Counter
 from gastown_assets.datasets.chunk import chunks, units
 
 
-def _words(messages):
+def _count(messages):
     """A stand-in token count: one token per word, plus 2 per message (role + end marker)."""
     total = 0
     for m in messages:
         total += 2 + len(m.get("content", "").split())
         total += sum(3 for _ in m.get("tool_calls", []))
     return total
+
+
+def _words(conversations):
+    return [_count(c) for c in conversations]
 
 
 def _call(i):
@@ -39,7 +43,7 @@ def test_tool_call_and_its_result_stay_in_one_row():
 def test_every_row_fits_the_budget_and_opens_with_the_system_prompt():
     messages = [{"role": "user", "content": "go"}] + [m for i in range(30) for m in (_call(i), _result(i))]
     out = list(chunks(SYSTEM, messages, 50, _words, Counter()))
-    assert all(tokens <= 50 and tokens == _words(row) for row, tokens in out)
+    assert all(tokens <= 50 and tokens == _count(row) for row, tokens in out)
     assert all(row[0] == SYSTEM for row, _ in out)
     # nothing lost: every tool call appears in exactly one row
     seen = [c["id"] for row, _ in out for m in row for c in m.get("tool_calls", [])]
@@ -52,6 +56,14 @@ def test_oversized_unit_and_rows_without_assistant_are_dropped_and_counted():
     out = list(chunks(SYSTEM, [big, {"role": "user", "content": "hi"}], 50, _words, dropped))
     assert out == []
     assert dropped == Counter({"unit_over_budget": 1, "too_few_assistant_turns": 1})
+
+
+def test_overlap_repeats_the_last_unit_of_a_row_at_the_start_of_the_next():
+    messages = [{"role": "user", "content": "go"}] + [m for i in range(12) for m in (_call(i), _result(i))]
+    rows = [row for row, _ in chunks(SYSTEM, messages, 60, _words, Counter(), overlap_units=1)]
+    assert len(rows) > 2
+    for prev, nxt in zip(rows, rows[1:]):
+        assert nxt[1] == prev[-2] and nxt[2] == prev[-1]  # the call and its result, carried over
 
 
 def test_units_group_tool_results_with_their_call():

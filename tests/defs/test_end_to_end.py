@@ -58,3 +58,9 @@ def test_adapter_metadata_names_the_dataset_versions_it_trained_on(polecat_run):
     assert adapter_meta["val_dataset_version"].value == mats["val_dataset"].tags["dagster/data_version"]
     assert "base_model:" in adapter_meta["resolved_config"].value
     assert mats["eval_report"].metadata["adapter_version"].value == adapter_meta["version"].value
+
+
+def test_blocking_dataset_checks_ran_and_passed(polecat_run):
+    result, _ = polecat_run
+    evaluations = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    assert evaluations == {"no_secrets_in_datasets": True, "no_session_in_both_splits": True}

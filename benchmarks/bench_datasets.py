@@ -1,0 +1,130 @@
+"""Datasets build throughput on a generated corpus, against two floors (run by `make bench`).
+
+    python benchmarks/bench_datasets.py [--sizes 200,1000] [--workdir DIR]
+
+For each size it generates a corpus of copies of the shipped sample sessions (fresh session
+ids, so nothing is an exact copy), then prints, for the build of every role's train/val files:
+MB/s, peak RSS, the orjson floor (a bare orjson.loads of every line), the tokenizer floor (the
+tokenizer encoding the text that ends up in rows), the ratio to the larger floor, and the time
+of an incremental rerun after one new session.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+import zlib
+from pathlib import Path
+
+import orjson
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from gastown_assets.samples import SESSIONS_DIR  # noqa: E402
+
+MB = 1_000_000
+
+
+def generate(out: Path, size_mb: int) -> int:
+    """Copies of the sample session files under fresh ids until the corpus reaches size_mb."""
+    sources = sorted(p for p in SESSIONS_DIR.rglob("*.jsonl") if "subagents" not in p.parts)
+    written, copy = 0, 0
+    while written < size_mb * MB:
+        for src in sources:
+            data = src.read_bytes()
+            new_id = str(uuid.UUID(int=(copy << 32) + zlib.crc32(src.name.encode())))
+            data = data.replace(src.stem.encode(), new_id.encode())
+            dest = out / src.parent.name / f"{new_id}.jsonl"
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.write_bytes(data)
+            written += len(data)
+            if written >= size_mb * MB:
+                break
+        copy += 1
+    return written
+
+
+def orjson_floor(corpus: Path) -> float:
+    start = time.perf_counter()
+    for path in corpus.rglob("*.jsonl"):
+        with path.open("rb") as f:
+            for line in f:
+                try:
+                    orjson.loads(line)
+                except orjson.JSONDecodeError:
+                    pass
+    return time.perf_counter() - start
+
+
+def tokenizer_floor(data: Path, model_dir: Path) -> tuple[float, int]:
+    """Encode the rendered rows of every dataset file, as the build had to."""
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(model_dir)
+    texts = []
+    for path in data.glob("datasets/*/*.jsonl"):
+        with path.open("rb") as f:
+            texts += [tok.apply_chat_template(orjson.loads(line)["messages"], tokenize=False) for line in f]
+    start = time.perf_counter()
+    for i in range(0, len(texts), 256):
+        tok(texts[i:i + 256], add_special_tokens=False)
+    return time.perf_counter() - start, sum(len(t) for t in texts)
+
+
+def run_build(corpus: Path, data: Path) -> tuple[float, int]:
+    """The build of every role in a child process: (seconds, peak RSS in MB)."""
+    env = {**os.environ, "GASTOWN_SESSIONS_DIR": str(corpus), "GASTOWN_DATA_DIR": str(data)}
+    start = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "benchmarks.build_all"], cwd=REPO, env=env)
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    if status != 0:
+        raise SystemExit(f"build failed with status {status}")
+    return seconds, usage.ru_maxrss // 1024
+
+
+def bench(size_mb: int, work: Path) -> None:
+    corpus, data = work / f"corpus-{size_mb}", work / f"data-{size_mb}"
+    shutil.rmtree(corpus, ignore_errors=True)
+    shutil.rmtree(data, ignore_errors=True)
+    nbytes = generate(corpus, size_mb)
+    mb = nbytes / MB
+    subprocess.run([sys.executable, "-m", "benchmarks.build_all", "--model-only"], cwd=REPO, check=True,
+                   env={**os.environ, "GASTOWN_DATA_DIR": str(data)})
+    floor_json = orjson_floor(corpus)
+    full, rss = run_build(corpus, data)
+    floor_tok, row_chars = tokenizer_floor(data, data / "models" / "tiny-qwen2")
+    # one new session: a copy of one sample polecat file under a fresh id
+    src = next(p for p in sorted(SESSIONS_DIR.rglob("*.jsonl")) if "polecats" in p.parent.name)
+    new = corpus / src.parent.name / f"{uuid.uuid4()}.jsonl"
+    new.write_bytes(src.read_bytes().replace(src.stem.encode(), new.stem.encode()))
+    incremental, _ = run_build(corpus, data)
+    floor = max(floor_json, floor_tok)
+    print(f"\n== corpus {mb:.0f} MB, {sum(1 for _ in corpus.rglob('*.jsonl'))} files "
+          f"(row text {row_chars / MB:.0f} MB) ==")
+    print(f"datasets build, all 6 roles : {full:7.1f} s  {mb / full:6.1f} MB/s  peak RSS {rss} MB")
+    print(f"floor: bare orjson loop     : {floor_json:7.1f} s  {mb / floor_json:6.1f} MB/s")
+    print(f"floor: tokenizer on row text: {floor_tok:7.1f} s")
+    print(f"build / larger floor        : {full / floor:7.1f} x")
+    print(f"incremental, +1 session     : {incremental:7.1f} s  ({100 * incremental / full:.1f} % of full)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="200,1000", help="corpus sizes in MB, comma-separated")
+    parser.add_argument("--workdir", default=str(REPO / ".gastown" / "bench"))
+    args = parser.parse_args()
+    work = Path(args.workdir)
+    work.mkdir(parents=True, exist_ok=True)
+    for size in (int(s) for s in args.sizes.split(",")):
+        bench(size, work)
+
+
+if __name__ == "__main__":
+    main()

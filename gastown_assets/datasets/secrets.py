@@ -1,0 +1,664 @@
+"""Find and redact secrets in dataset text: our own patterns plus detect-secrets' plugins.
+
+What is found:
+
+* our provider patterns: Anthropic, OpenAI, GitHub, AWS key ids and secret keys, Slack,
+  Hugging Face, JWTs, private key blocks, passwords in URLs (only the password is redacted),
+  Google API keys, Stripe, npm;
+* generic assignments whose name holds key|token|secret|password|passwd|pwd|auth|credential, in
+  any case: `NAME=value`, `export NAME=value`, `NAME: value`, `"NAME": "value"`,
+  `\\"NAME\\": \\"value\\"`, `'NAME': 'value'`, `Authorization: Bearer value`. Only the value is
+  redacted. Placeholders (`${VAR}`, `$VAR`, `<token>`, `***`, `xxx`, true/false/null/none, values
+  under 8 characters, `[REDACTED:...]`) and code (`token = get_token()`, `key: self.key`) are kept;
+* detect-secrets' regex plugins (`PLUGIN_NAMES`). Their `denylist` regexes are used directly, not
+  `analyze_line`, which may call the provider to verify a candidate: a scrubber must never send a
+  secret anywhere. The entropy and keyword plugins are not used (our patterns replace them).
+
+Everything is escape-aware: a secret is found the same way in a plain string, in JSON text
+embedded in a JSON string (`{\\"api_key\\": \\"sk-...\\"}`) and in `\\n`-escaped .env contents
+(`KEY=sk-...\\nOTHER=1`: the escapes neither end up in the value nor stop detection).
+
+Speed (the corpus is gigabytes). CPython's `re` skips ahead fast only to a single literal
+character; to a set of characters it runs ~8 ns a byte, and an alternation whose branches start
+with groups or classes is tried at every position (~10x slower again). So the patterns are
+grouped by an ANCHOR: a rare character of their fixed prefix (`J` of `eyJ`, `_` of `ghp_`, `-` of
+`sk-`), or a letter of a keyword (`k` of key/token, on a lowered copy). Each anchor has ONE
+combined alternation, `<anchor>(?:(?P<g0>...)|(?P<g1>...)|...)`, the characters before the anchor
+checked by lookbehind; eleven such passes scan a text (as UTF-8 bytes). A match either is a
+secret, or hands the position to a function (an assignment's value, a URL's password), or is a
+HINT: a necessary condition for a detect-secrets plugin, whose denylist then runs on the text.
+
+Findings and counts carry kinds and offsets only, never a secret's value; nothing here logs.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+
+import orjson
+
+REDACTED = "[REDACTED:{kind}]"
+GENERIC = "generic_secret"  # kind of a `NAME=value` assignment whose NAME says it holds a secret
+
+__all__ = ["REDACTED", "GENERIC", "PLUGIN_NAMES", "Finding", "Redactor", "redact_row", "scan_row"]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """Where a secret is in a text and what kind it is; never the value itself."""
+
+    kind: str
+    start: int
+    end: int
+
+
+Span = tuple[int, int, str]  # start, end, kind
+Handler = Callable[[bytes, bytes, int, list, set], None]  # (text, lowered, position, spans, fired plugins)
+
+# --------------------------------------------------------------------------------------------
+# Regex building blocks (written as str, compiled as bytes)
+# --------------------------------------------------------------------------------------------
+
+
+def _ci(word: str) -> str:
+    """`word` in any case, as one-character classes (no inline flags: they cost speed)."""
+    return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else re.escape(c) for c in word)
+
+
+def _bound(before: str) -> str:
+    """Right after the fixed-width prefix `before`: the prefix does not continue an alphanumeric
+    word, unless a `\\n`-style escape precedes it (`...\\nsk-ant-...` in JSON-escaped text)."""
+    return rf"(?:(?<![A-Za-z0-9]{before})|(?<=\\[nrt]{before}))"
+
+
+def _rx(pattern: str) -> re.Pattern[bytes]:
+    return re.compile(pattern.encode())
+
+
+# A quote as it appears in plain text (`"`), in JSON inside a JSON string (`\"`) or deeper (`\\\"`).
+_Q = r"""\\*["']"""
+_SEP = r"""(?:\\*["'])?[ \t]*(?::=|=>|=|:)[ \t]*"""
+# `Authorization: Bearer <token>`: the scheme is kept, the token redacted.
+_SCHEME = r"(?:(?:[Bb]earer|BEARER|[Bb]asic|[Tt]oken)[ \t]+)?"
+# An unquoted value stops at whitespace, quotes, backslashes (escapes such as `\n`) and separators.
+_UNQUOTED = r"""[^\s"'\\`,;&|<>{}]+"""
+_NAME_TAIL = r"[A-Za-z0-9_.\-]*"
+_T = r"[a-zA-Z0-9_\-]"
+
+
+@dataclass(frozen=True)
+class _Alt:
+    """One alternative of an anchor's pass: a token, a handler's hit, or a plugin hint."""
+
+    anchor: str  # the literal character the alternative starts with
+    rest: str  # regex after the anchor (lookbehinds see the characters before it)
+    kind: str = ""  # a token: the whole match, from `back` characters before the anchor
+    back: int = 0
+    call: Handler | None = None  # a hit: call(b, low, anchor position - back, spans, fired)
+    plugin: str = ""  # a hint for this detect-secrets plugin (consumes only the anchor)
+    lowered: bool = False  # matched on the lowered copy (keywords)
+
+
+def _token(kind: str, before: str, anchor: str, rest: str) -> _Alt:
+    """A token: fixed prefix `before` (a regex of one-character units) + `anchor`, then `rest`."""
+    units = re.findall(r"\[[^\]]*\]|\\.|.", before)
+    prefix = before + re.escape(anchor)
+    look = f"(?<={prefix})" if before else ""
+    return _Alt(anchor, look + _bound(prefix) + rest, kind, back=len(units))
+
+
+def _hint(plugin: str, anchor: str, rest: str) -> _Alt:
+    return _Alt(anchor, rest, plugin=plugin)
+
+
+# --------------------------------------------------------------------------------------------
+# Handlers: what to do at a keyword or a `://`
+# --------------------------------------------------------------------------------------------
+
+_URL_PASSWORD = _rx(r"""://[^\s:/?#@"'\\<>]*:([^\s/?#@"'\\<>]+)@""")
+_AWS_SECRET = _rx(_ci("aws_secret_access_key") + _SEP + f"(?:{_Q})?" + r"([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+])")
+
+# Assignment keywords: (keyword as found, regex from there, lookahead ruling out non-secret words).
+# `pass` is found so that the IBM hints see it too; the assignment needs `passw`.
+_KEYWORDS: tuple[tuple[str, str, str], ...] = (
+    ("key", "key", r"(?![bB][oO][aA][rR][dD]|[wW][oO][rR][dD]|[sS][tT][rR][oO][kK][eE]|[fF][rR][aA][mM][eE])"),
+    ("token", "token", r"(?![iI][zZ])"),  # tokenizer, tokenize
+    ("secret", "secret", r"(?![aA][rR][yY])"),  # secretary
+    ("pass", "passw", ""),  # password, passwd
+    ("pwd", "pwd", ""),
+    ("auth", "auth", r"(?![oO][rR])"),  # author, authored
+    ("credential", "credential", ""),
+)
+
+
+def _assignment(word: str, exclude: str) -> re.Pattern[bytes]:
+    head = _ci(word) + exclude + _NAME_TAIL + _SEP
+    return _rx(f"{head}(?:" + r'\\*"' + _SCHEME + r'(?P<dq>[^"\\\r\n]+)'
+               + "|" + r"\\*'" + _SCHEME + r"(?P<sq>[^'\\\r\n]+)"
+               + "|" + _SCHEME + f"(?P<u>{_UNQUOTED}))")
+
+
+_ASSIGNMENTS = {found: _assignment(word, exclude) for found, word, exclude in _KEYWORDS}
+# A dict key that names a secret: the value of {"DB_PASSWORD": "..."} is an assignment value.
+_SECRET_NAME = re.compile("|".join(_ci(word) + exclude for _, word, exclude in _KEYWORDS))
+
+# detect-secrets hints checked at a keyword (on the lowered text) or at a `://`.
+_IBM_IAM_HINT = _rx(rf"""(?:key|pwd|password|pass|token)["']?\]? *(?:=|:|:=|=>| +|::) *["']?{_T}{{44}}(?!{_T})""")
+_IBM_COS_HINT = _rx(r"secret[-_]?(?:access)?[-_]?key")
+_CLOUDANT_BEFORE = _rx(r"(?:cloudant|clou|cl)[-_]?(?:api)?\Z")
+_SOFTLAYER_BEFORE = _rx(r"(?:softlayer|sl)[-_]?(?:api)?\Z")
+_BASIC_AUTH_HINT = _rx(r"""://[^:/?#\[\]@!$&'()*+,;=\s]+:[^:/?#\[\]@!$&'()*+,;=\s]+@""")
+_PLUGIN_WORDS = frozenset({"key", "token", "pass", "pwd"})  # the assignment plugins' keywords
+
+
+def _on_keyword(found: str) -> Handler:
+    assignment = _ASSIGNMENTS[found]
+
+    def handle(b: bytes, low: bytes, i: int, out: list, fired: set) -> None:
+        m = assignment.match(b, i)
+        if m is not None:
+            variant = m.lastgroup
+            start, end = m.span(variant)
+            if variant == "u":
+                end = _trim_unquoted(b, start, end)
+            value = b[start:end].decode("utf-8", "surrogatepass")
+            if _plausible(value, variant, b[start - 1] in b" \t", found == "key" and _bare_name(low, i, i + 3)):
+                out.append((start, end, GENERIC))
+        if found in _PLUGIN_WORDS:
+            if _IBM_IAM_HINT.match(low, i):
+                fired.add("IbmCloudIamDetector")
+            lo = max(0, i - 20)
+            if _CLOUDANT_BEFORE.search(low, lo, i):
+                fired.add("CloudantDetector")
+            if _SOFTLAYER_BEFORE.search(low, lo, i):
+                fired.add("SoftlayerDetector")
+            if low.find(b"aws", max(0, i - 23), i) >= 0:
+                fired.add("AWSKeyDetector")  # aws.{0,20}?(key|pwd|pass|token).{0,20}?['"]<40>['"]
+        elif found == "secret":
+            if _IBM_COS_HINT.match(low, i):
+                fired.add("IbmCosHmacDetector")
+            if i >= 4 and low[i - 4:i] == b"aws_" and (s := _AWS_SECRET.match(b, i - 4)):
+                out.append((*s.span(1), "aws_secret_key"))
+
+    return handle
+
+
+def _on_scheme(b: bytes, low: bytes, i: int, out: list, fired: set) -> None:
+    m = _URL_PASSWORD.match(b, i)
+    if m is not None and not _REFERENCE.fullmatch(m.group(1).decode("utf-8", "replace")):
+        out.append((*m.span(1), "url_password"))
+    if _BASIC_AUTH_HINT.match(b, i):
+        fired.add("BasicAuthDetector")
+    if low.startswith(b"://hooks.slack.com/", i):
+        fired.add("SlackDetector")
+    elif low.startswith(b"://api.softlayer.com/", i):
+        fired.add("SoftlayerDetector")
+    elif low.find(b"cloudant.com", i, i + 300) >= 0:
+        fired.add("CloudantDetector")
+
+
+_KW = {found: _on_keyword(found) for found, _, _ in _KEYWORDS}
+
+# --------------------------------------------------------------------------------------------
+# Every alternative, by anchor
+# --------------------------------------------------------------------------------------------
+
+_DISCORD = "".join(rf"|(?<=[MNO]{_T}{{{n}}}\.)" for n in (23, 24, 25))[1:]
+_ALTS: list[_Alt] = [
+    # `_`
+    _token("github_token", "gh[pousr]", "_", r"[A-Za-z0-9]{30,}"),
+    _token("github_token", "github", "_", r"pat_[A-Za-z0-9_]{22,}"),
+    _token("huggingface_token", "hf", "_", r"[A-Za-z0-9]{30,}"),
+    _token("npm_token", "npm", "_", r"[A-Za-z0-9]{36,}"),
+    _token("stripe_key", "[sr]k", "_", r"live_[0-9A-Za-z]{24,}"),
+    _hint("GitHubTokenDetector", "_", "(?<=gh[pousr]_)"),
+    _hint("StripeDetector", "_", "(?<=k_)(?=live_)"),
+    _hint("NpmDetector", "_", "(?<=/:_)(?=authToken=)"),
+    # `A`
+    _token("aws_access_key_id", "", "A", r"(?:KIA|SIA)[0-9A-Z]{16}(?![0-9A-Za-z])"),
+    _token("google_api_key", "", "A", r"Iza[0-9A-Za-z_\-]{35}"),
+    _hint("AWSKeyDetector", "A", "(?=KIA|SIA|BIA|CCA|3T[A-Z0-9])"),
+    _hint("ArtifactoryDetector", "A", "(?=KC[a-zA-Z0-9]{10}|P[0-9A-F][a-zA-Z0-9]{8})"),
+    _hint("AzureStorageKeyDetector", "A", "(?=ccountKey=)"),
+    _hint("TwilioKeyDetector", "A", "(?=C[a-z0-9]{32})"),
+    _hint("PypiTokenDetector", "A", "(?<=pypi-A)(?=gE)"),
+    # Telegram: the `:AA` that starts the secret half of every real bot token.
+    _hint("TelegramBotTokenDetector", "A", r"(?<=[0-9]{8}:A)(?=A[0-9A-Za-z_\-]{33})"),
+    # `J`
+    _token("jwt", "ey", "J", r"[A-Za-z0-9_\-]{2,}\.eyJ[A-Za-z0-9_\-]{2,}\.[A-Za-z0-9_\-]*"),
+    _hint("JwtTokenDetector", "J", "(?<=eyJ)"),
+    _hint("OpenAIDetector", "J", "(?<=T3BlbkFJ)"),
+    # `-`
+    _token("anthropic_key", "sk", "-", r"ant-[A-Za-z0-9_\-]{20,}"),
+    _token("openai_key", "sk", "-", r"(?:proj-|svcacct-|admin-)?(?=[A-Za-z_\-]{0,200}[0-9])[A-Za-z0-9_\-]{20,}"),
+    _token("slack_token", "xox[abposr]", "-", r"[A-Za-z0-9\-]{10,}"),
+    # A private key through its END line; if that was cut off, through the base64 body that follows.
+    _Alt("-", r"----BEGIN[A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----"
+              r"(?:[\s\S]{0,50000}?-----END[A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----"
+              r"|(?:\\[nr]|[A-Za-z0-9+/=\s:,._\-])*)", "private_key"),
+    _hint("SlackDetector", "-", "(?<=[xX][oO][xX][aAbBpPoOsSrR]-)"),
+    _hint("MailchimpDetector", "-", "(?<=[0-9a-z]{32}-)(?=us[0-9])"),
+    _hint("SquareOAuthDetector", "-", "(?<=sq0csp-)"),
+    _hint("GitLabTokenDetector", "-", "(?<=gl(?:pat|cbt|imt|ptt|oas)-)|(?<=gl[dfr]t-)|(?<=glsoat-)|(?<=glagent-)"),
+    # `K`
+    _hint("TwilioKeyDetector", "K", "(?<=SK)(?=[a-z0-9]{32})"),
+    _hint("PrivateKeyDetector", "K", "(?<=PRIVATE K)(?=EY)|(?<=PuTTY-User-K)(?=ey-File-2)"),
+    # `.`
+    _hint("DiscordBotTokenDetector", ".", f"(?:{_DISCORD})(?={_T}{{6}}\\.)"),
+    _hint("SendGridDetector", ".", "(?<=SG.)"),
+    # `:`
+    _Alt(":", "(?=//)", call=_on_scheme),
+    # keywords, on the lowered copy
+    _Alt("k", "(?=ey)", call=_KW["key"], lowered=True),
+    _Alt("k", "(?<=tok)(?=en)", call=_KW["token"], back=2, lowered=True),
+    _Alt("c", "(?<=sec)(?=ret)", call=_KW["secret"], back=2, lowered=True),
+    _Alt("c", "(?=redential)", call=_KW["credential"], lowered=True),
+    _Alt("p", "(?=ass)", call=_KW["pass"], lowered=True),
+    _Alt("p", "(?=wd)", call=_KW["pwd"], lowered=True),
+    _Alt("u", "(?<=au)(?=th)", call=_KW["auth"], back=1, lowered=True),
+]
+
+# --------------------------------------------------------------------------------------------
+# Is an assignment's value a secret?
+# --------------------------------------------------------------------------------------------
+
+# A value that stands for a secret instead of being one.
+_REFERENCE = re.compile(
+    r"""\$.*                                  # $VAR, ${VAR}, $(cmd)
+      | <[^<>]*>                               # <placeholder>
+      | \{\{.*\}\}                             # {{ template }}
+      | %\(?\w*\)?s                            # %s, %(name)s
+      | \[REDACTED(?::[^\]]*)?\]               # already redacted
+      | (.)\1*                                 # one repeated char: ********, xxxxxxxx
+    """,
+    re.VERBOSE,
+)
+_PLACEHOLDER = re.compile(
+    r"""(?i:true|false|null|none|nil|undefined|redacted|required|optional|changeme|string|secret|password)
+      | (?i:your|my)[_\-].*                    # your_api_key_here
+      | .{0,16}?(?:x{3,}|X{3,}|\*{3,}|\.{3,}|…).{0,6}   # sk-ant-xxxx, sk-..., ghp_****
+      | [+-]?[0-9][0-9_.,eE+\-]*               # numbers: max_tokens=100000
+    """,
+    re.VERBOSE,
+)
+_CALL = re.compile(r"([A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*)[(\[]")  # get(..., os.environ[...
+_DOTTED = re.compile(r"[A-Za-z_][A-Za-z_]*(?:\.[A-Za-z_][A-Za-z_]*)+")  # self.token, settings.API_KEY
+_IDENT = re.compile(r"[A-Za-z_]+")
+_CAMEL = re.compile(r"[a-z][A-Z]|^[A-Z][a-z]+[A-Z]")
+_PATH = re.compile(r"(?:~|\.{1,2})?/[\w.@~+/\-]*")
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://")
+_PROSE = re.compile(r"[A-Za-z][A-Za-z,.'!?\-]*(?: [A-Za-z,.'!?\-]+)+")
+_DIGIT = re.compile(r"[0-9]")
+_LETTER = re.compile(r"[A-Za-z]")
+_NAME_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
+
+
+def _plausible(value: str, variant: str, spaced: bool = False, bare_key: bool = False) -> bool:
+    """Is an assignment's value worth redacting? False for placeholders, references and code.
+    `variant`: "dq"/"sq" (quoted) or "u"; `spaced`: whitespace before the value (`x = v`);
+    `bare_key`: the name is just `key` (React, i18n and dict keys): only random-looking values."""
+    if len(value) < 8 or _REFERENCE.fullmatch(value) or _PLACEHOLDER.fullmatch(value):
+        return False
+    if bare_key and not (_DIGIT.search(value) and _LETTER.search(value)):
+        return False
+    if _URL.match(value) or _PATH.fullmatch(value):
+        return False  # a URL's password and query tokens are found on their own
+    if variant != "u":  # quoted: only prose is ruled out ("authentication": "required for all calls")
+        return not _PROSE.fullmatch(value)
+    call = _CALL.match(value)
+    if call and (spaced or value[-1] in "([)]" or not call.group(1).isalpha()
+                 or _CAMEL.search(call.group(1)) or call.group(1).islower()):
+        return False  # a call or subscript: token=get_token(), key=os.environ[...]; not Summer(2024)!
+    if _DOTTED.fullmatch(value):
+        return False  # self.token, process.env.API_KEY
+    if spaced and _IDENT.fullmatch(value) and ("_" in value or _CAMEL.search(value)):
+        return False  # token = new_token, auth: AuthService
+    return True
+
+
+def _bare_name(low: bytes, start: int, end: int) -> bool:
+    """The name at low[start:end] is not part of a longer name (`key`, not `api_key`)."""
+    return (start == 0 or low[start - 1] not in _NAME_BYTES) and (end >= len(low) or low[end] not in _NAME_BYTES)
+
+
+def _trim_unquoted(b: bytes, start: int, end: int) -> int:
+    """Drop closing brackets that belong to the surrounding code: f(token=abc123) keeps its `)`."""
+    while end > start and b[end - 1] in b")]":
+        value = b[start:end]
+        opener = b"(" if value[-1:] == b")" else b"["
+        if value.count(opener) >= value.count(value[-1:]):
+            break
+        end -= 1
+    return end
+
+
+# --------------------------------------------------------------------------------------------
+# detect-secrets plugins and their hints
+# --------------------------------------------------------------------------------------------
+# detect-secrets plugins
+# --------------------------------------------------------------------------------------------
+
+# (module, class, our kind for its findings, value must hold a digit). The digit rule is for the
+# assignment-style plugins, whose 44/48/64-character values otherwise match test names
+# (`PASS: TestLogging_ContextSessionID_WhenNoGlobalSet` is an IBM key to them).
+_PLUGIN_SPECS: tuple[tuple[str, str, str, bool], ...] = (
+    ("aws", "AWSKeyDetector", "aws_access_key_id", False),
+    ("artifactory", "ArtifactoryDetector", "artifactory_token", False),
+    ("azure_storage_key", "AzureStorageKeyDetector", "azure_storage_key", False),
+    ("basic_auth", "BasicAuthDetector", "url_password", False),
+    ("cloudant", "CloudantDetector", "cloudant_credential", False),
+    ("discord", "DiscordBotTokenDetector", "discord_bot_token", False),
+    ("github_token", "GitHubTokenDetector", "github_token", False),
+    ("gitlab_token", "GitLabTokenDetector", "gitlab_token", False),
+    ("ibm_cloud_iam", "IbmCloudIamDetector", "ibm_cloud_iam_key", True),
+    ("ibm_cos_hmac", "IbmCosHmacDetector", "ibm_cos_hmac_secret", True),
+    ("jwt", "JwtTokenDetector", "jwt", False),
+    ("mailchimp", "MailchimpDetector", "mailchimp_key", False),
+    ("npm", "NpmDetector", "npm_token", False),
+    ("openai", "OpenAIDetector", "openai_key", False),
+    ("private_key", "PrivateKeyDetector", "private_key", False),
+    ("pypi_token", "PypiTokenDetector", "pypi_token", False),
+    ("sendgrid", "SendGridDetector", "sendgrid_key", False),
+    ("slack", "SlackDetector", "slack_token", False),
+    ("softlayer", "SoftlayerDetector", "softlayer_key", True),
+    ("square_oauth", "SquareOAuthDetector", "square_oauth_secret", False),
+    ("stripe", "StripeDetector", "stripe_key", False),
+    ("telegram_token", "TelegramBotTokenDetector", "telegram_bot_token", False),
+    ("twilio", "TwilioKeyDetector", "twilio_key", False),
+)
+
+
+@dataclass(frozen=True)
+class _Plugin:
+    name: str
+    kind: str
+    denylist: tuple[re.Pattern[str], ...]
+    needs_digit: bool
+    valid: Callable[[str], bool] | None  # the plugin's own filter (JWT's is_formally_valid)
+
+
+def _load_plugins() -> dict[str, _Plugin]:
+    plugins = {}
+    for module, cls_name, kind, needs_digit in _PLUGIN_SPECS:
+        try:
+            cls = getattr(importlib.import_module(f"detect_secrets.plugins.{module}"), cls_name)
+        except (ImportError, AttributeError):  # not shipped by this detect-secrets version
+            continue
+        plugins[cls_name] = _Plugin(cls_name, kind, tuple(cls.denylist), needs_digit,
+                                    getattr(cls, "is_formally_valid", None))
+    return plugins
+
+
+_PLUGINS = _load_plugins()
+PLUGIN_NAMES = tuple(_PLUGINS)
+
+
+@dataclass(frozen=True)
+class _Pass:
+    """One anchor's scan: ONE alternation of its alternatives, each a named group."""
+
+    lowered: bool
+    regex: re.Pattern[bytes]
+    alts: dict[str, _Alt]
+    # A match shadows the other alternatives at its position: the hints are checked there too.
+    hints: tuple[tuple[str, re.Pattern[bytes]], ...] = field(default=())
+
+
+def _passes(alts: list[_Alt]) -> tuple[_Pass, ...]:
+    grouped: dict[tuple[str, bool], list[_Alt]] = {}
+    for alt in alts:
+        if not alt.plugin or alt.plugin in _PLUGINS:
+            grouped.setdefault((alt.anchor, alt.lowered), []).append(alt)
+    passes = []
+    for (anchor, lowered), group in grouped.items():
+        group.sort(key=lambda a: bool(a.plugin))  # secrets first: they win at a position
+        names = {f"g{i}": alt for i, alt in enumerate(group)}
+        body = "|".join(f"(?P<{name}>{alt.rest})" for name, alt in names.items())
+        hints = tuple((a.plugin, _rx(re.escape(anchor) + f"(?:{a.rest})")) for a in group if a.plugin)
+        passes.append(_Pass(lowered, _rx(re.escape(anchor) + f"(?:{body})"), names, hints))
+    return tuple(passes)
+
+
+_PASSES = _passes(_ALTS)
+
+_PLUGIN_TAIL = re.compile(r"[A-Za-z0-9_\-.+/=]*")  # JWT: the plugin's match stops before the signature
+_KEY_BODY = re.compile(r"(?:\\[nr]|[A-Za-z0-9+/=\s:,._\-])*")
+_KEY_END = re.compile(r"-----END[A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----|---- END SSH2[^-]*----")
+_NPM_VALUE = re.compile(r"[A-Za-z0-9_\-]+")
+_EDGE = " \t\r\n\"'=:"
+
+
+def _plugin_spans(plugin: _Plugin, text: str) -> Iterable[Span]:
+    """The plugin's denylist on `text` (a str: character offsets)."""
+    for index, regex in enumerate(plugin.denylist):
+        kind = "aws_secret_key" if plugin.name == "AWSKeyDetector" and index == 1 else plugin.kind
+        for m in regex.finditer(text):
+            if plugin.valid is not None and not plugin.valid(m.group()):
+                continue
+            start, end = m.span()
+            if m.lastindex:  # the secret is a group (AWS secret, basic auth password, npm token)
+                start, end = next((m.span(i) for i in range(1, m.lastindex + 1) if m.start(i) < m.end(i)), (start, end))
+            if plugin.name == "NpmDetector":  # its group runs to the end of the line
+                value = _NPM_VALUE.match(text, start)
+                end = value.end() if value else end
+            elif plugin.name == "JwtTokenDetector":
+                end = _PLUGIN_TAIL.match(text, end).end()
+            elif plugin.name == "PrivateKeyDetector":  # it matches the header only: take the block
+                if text[max(0, start - 5):start] == "-----":
+                    start -= 5
+                tail = _KEY_END.search(text, end, end + 50000)
+                end = tail.end() if tail else _KEY_BODY.match(text, end).end()
+            while start < end and text[start] in _EDGE:
+                start += 1
+            while end > start and text[end - 1] in _EDGE:
+                end -= 1
+            if start < end and (not plugin.needs_digit or _DIGIT.search(text, start, end)):
+                yield start, end, kind
+
+
+
+
+# --------------------------------------------------------------------------------------------
+# Scanning one text: UTF-8 bytes `b` and their lowered copy `low`
+# --------------------------------------------------------------------------------------------
+
+
+def _scan(b: bytes, low: bytes, out: list[Span], fired: set[str]) -> None:
+    for p in _PASSES:
+        hay = low if p.lowered else b
+        search, alts, hints, pos = p.regex.search, p.alts, p.hints, 0
+        while (m := search(hay, pos)) is not None:
+            at = m.start()
+            for plugin, hint in hints:
+                if plugin not in fired and hint.match(hay, at):
+                    fired.add(plugin)
+            alt = alts[m.lastgroup]
+            if alt.kind:
+                out.append((at - alt.back, m.end(), alt.kind))
+            elif alt.call is not None:
+                alt.call(b, low, at - alt.back, out, fired)
+            pos = m.end()
+
+
+_CONTINUATION = bytes(range(0x80, 0xC0))
+_NOT_CONTINUATION = bytes(set(range(256)) - set(_CONTINUATION))
+
+
+def _char_spans(b: bytes, spans: list[Span]) -> list[Span]:
+    """Byte offsets into UTF-8 `b` -> character offsets (a character = a non-continuation byte)."""
+    points = sorted({p for s, e, _ in spans for p in (s, e)})
+    chars: dict[int, int] = {}
+    last_b = last_c = 0
+    for p in points:
+        last_c += (p - last_b) - len(b[last_b:p].translate(None, _NOT_CONTINUATION))
+        last_b = p
+        chars[p] = last_c
+    return [(chars[s], chars[e], k) for s, e, k in spans]
+
+
+_REDACTED_RE = re.compile(r"\[REDACTED:[a-z0-9_]+\]")
+_PRIORITY = {GENERIC: 0, "url_password": 1}  # on overlap, the most specific kind names the span
+
+
+def _is_redacted(text: str, start: int, end: int) -> bool:
+    """The span is (inside) a `[REDACTED:kind]` marker."""
+    left = text.rfind("[REDACTED:", max(0, start - 40), end)
+    if left < 0:
+        return False
+    m = _REDACTED_RE.match(text, left)
+    return m is not None and m.start() <= start and end <= m.end()
+
+
+# --------------------------------------------------------------------------------------------
+# The redactor
+# --------------------------------------------------------------------------------------------
+
+
+class Redactor:
+    """Finds secrets in text and replaces each with `[REDACTED:<kind>]`.
+
+    `extra_patterns` maps kind -> regex (str); the pattern's named group `secret`, if it has
+    one, is what is redacted, otherwise the whole match.
+    """
+
+    def __init__(self, extra_patterns: Mapping[str, str] | None = None):
+        self._extra = [(kind, re.compile(rx)) for kind, rx in (extra_patterns or {}).items()]
+
+    def _spans(self, text: str) -> list[Span]:
+        b = text.encode("utf-8", "surrogatepass")
+        raw: list[Span] = []
+        fired: set[str] = set()
+        _scan(b, b.lower(), raw, fired)
+        if raw and len(b) != len(text):
+            raw = _char_spans(b, raw)
+        for name in fired:
+            if name in _PLUGINS:
+                raw.extend(_plugin_spans(_PLUGINS[name], text))
+        for kind, regex in self._extra:
+            for m in regex.finditer(text):
+                start, end = m.span("secret") if "secret" in regex.groupindex else m.span()
+                if start < end:
+                    raw.append((start, end, kind))
+        if not raw:
+            return raw
+        raw.sort()
+        merged: list[Span] = []
+        for start, end, kind in raw:
+            if merged and start < merged[-1][1]:
+                s, e, k = merged[-1]
+                if _PRIORITY.get(kind, 2) > _PRIORITY.get(k, 2):
+                    k = kind
+                merged[-1] = (s, max(e, end), k)
+            else:
+                merged.append((start, end, kind))
+        return [(s, e, k) for s, e, k in merged if not _is_redacted(text, s, e)]
+
+    def findings(self, text: str) -> list[Finding]:
+        """Every secret in `text` as kind and offsets; [] when the text is clean."""
+        if not text:
+            return []
+        return [Finding(k, s, e) for s, e, k in self._spans(text)]
+
+    def redact(self, text: str) -> tuple[str, Counter]:
+        """`text` with every secret replaced by `[REDACTED:<kind>]`, and the count of each kind."""
+        counts: Counter = Counter()
+        if not text:
+            return text, counts
+        for _ in range(4):  # a replacement can expose a new context: rescan until stable (idempotent)
+            spans = self._spans(text)
+            if not spans:
+                break
+            parts, last = [], 0
+            for start, end, kind in spans:
+                parts.append(text[last:start])
+                parts.append(REDACTED.format(kind=kind))
+                counts[kind] += 1
+                last = end
+            parts.append(text[last:])
+            text = "".join(parts)
+        return text, counts
+
+    def redact_value(self, name: str, value: str) -> tuple[str, Counter]:
+        """A value stored under `name` (`{"DB_PASSWORD": "..."}`): redacted whole when the name
+        says it holds a secret and the value looks like one."""
+        text, counts = self.redact(value)
+        if _SECRET_NAME.search(name) and _bare_secret(text):
+            counts[GENERIC] += 1
+            return REDACTED.format(kind=GENERIC), counts
+        return text, counts
+
+
+def _bare_secret(value: str) -> bool:
+    """A value under a secret-named key that is redacted as a whole."""
+    return not _is_redacted(value, 0, len(value)) and _plausible(value, "dq")
+
+
+# --------------------------------------------------------------------------------------------
+# Rows
+# --------------------------------------------------------------------------------------------
+
+
+def _redact_obj(obj, redactor: Redactor, counts: Counter, key: str = ""):
+    """Every string in a JSON-like value redacted; a string under a secret-named key as a whole."""
+    if isinstance(obj, str):
+        if key == "arguments":
+            return _redact_arguments(obj, redactor, counts)
+        text, found = redactor.redact_value(key, obj) if key else redactor.redact(obj)
+        counts.update(found)
+        return text
+    if isinstance(obj, dict):
+        return {k: _redact_obj(v, redactor, counts, k if isinstance(k, str) else "") for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_redact_obj(v, redactor, counts) for v in obj]
+    return obj
+
+
+def _redact_arguments(args: str, redactor: Redactor, counts: Counter) -> str:
+    """A tool call's JSON-string arguments: redact the string itself; if that broke the JSON,
+    redact the decoded value's strings and encode it again."""
+    text, found = redactor.redact(args)
+    if text != args:
+        try:
+            orjson.loads(text)
+        except orjson.JSONDecodeError:
+            try:
+                decoded = orjson.loads(args)
+            except orjson.JSONDecodeError:  # was not JSON to begin with: the redacted string it is
+                pass
+            else:
+                inner: Counter = Counter()
+                text = orjson.dumps(_redact_obj(decoded, redactor, inner)).decode()
+                found = inner
+    counts.update(found)
+    return text
+
+
+def redact_row(row: dict, redactor: Redactor, counts: Counter) -> dict:
+    """A copy of `row` with the secrets in every string redacted (message contents, tool-call
+    arguments, anything nested); `counts` gains the number redacted of each kind."""
+    return _redact_obj(row, redactor, counts)
+
+
+def _scan_obj(obj, redactor: Redactor, found: Counter, key: str = "") -> None:
+    if isinstance(obj, str):
+        for f in redactor.findings(obj):
+            found[f.kind] += 1
+        if key and key != "arguments" and _SECRET_NAME.search(key) and _bare_secret(obj):
+            found[GENERIC] += 1
+    elif isinstance(obj, dict):
+        for k, v in obj.items():
+            _scan_obj(v, redactor, found, k if isinstance(k, str) else "")
+    elif isinstance(obj, list):
+        for v in obj:
+            _scan_obj(v, redactor, found)
+
+
+def scan_row(row: dict, redactor: Redactor) -> Counter:
+    """Kinds of the secrets still present anywhere in `row` (the re-scan of written datasets)."""
+    found: Counter = Counter()
+    _scan_obj(row, redactor, found)
+    return found

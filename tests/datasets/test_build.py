@@ -1,0 +1,82 @@
+"""The dataset build on the shipped sample sessions: split, secrets, dedup, cache, atomicity."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from gastown_assets.datasets.build import build, chat_template_counter, spec_for
+from gastown_assets.datasets.checks import scan_file, sessions_in_both
+from gastown_assets.samples import PLANTED_SECRETS, SESSIONS_DIR
+from gastown_assets.training.base_model import corpus_texts
+from gastown_assets.training.config import role_rules
+from gastown_assets.training.tiny_model import train_tokenizer
+from gastown_assets.transcripts import find_session_files
+from gastown_assets.transcripts.cache import ParseCache
+from gastown_assets.transcripts.corpus import CorpusTally, collect_role
+from gastown_assets.transcripts.store import read_stored_lines
+from tests.support import CONFIG_DIR
+
+
+@pytest.fixture(scope="module")
+def counter():
+    return chat_template_counter(train_tokenizer(corpus_texts(SESSIONS_DIR), 1024))
+
+
+def _store(tmp: Path, role: str) -> Path:
+    store = collect_role(list(find_session_files([SESSIONS_DIR])), role, role_rules(CONFIG_DIR),
+                         ParseCache(tmp / "cache"), tmp / f"{role}.jsonl", CorpusTally())
+    return Path(store.path)
+
+
+def _build(tmp: Path, role: str, counter, out: str = "out"):
+    spec = spec_for(CONFIG_DIR, role, "local", tmp, tokenizer_id="test")
+    return build(read_stored_lines(_store(tmp, role)), spec, counter, tmp / out)
+
+
+@pytest.mark.parametrize("role", ["polecat", "crew", "mayor"])
+def test_rows_split_by_session_and_fit_the_sequence_len(tmp_path, counter, role):
+    result = _build(tmp_path, role, counter)
+    assert result.train.rows > 0 and result.val.rows > 0
+    assert not sessions_in_both(Path(result.train.path), Path(result.val.path))
+    for path in (result.train.path, result.val.path):
+        for line in open(path):
+            row = json.loads(line)
+            assert row["messages"][0]["role"] == "system"
+            assert counter([row["messages"]])[0] <= 1024
+
+
+def test_planted_secrets_never_reach_a_dataset(tmp_path, counter):
+    planted = json.loads(PLANTED_SECRETS.read_text())
+    redacted = {}
+    for role in ["polecat", "crew", "mayor", "deacon", "witness", "refinery"]:
+        result = _build(tmp_path, role, counter, out=role)
+        redacted[role] = sum(result.redacted.values())
+        for path in (result.train.path, result.val.path):
+            text = Path(path).read_text()
+            assert not [s["kind"] for s in planted if s["value"] in text]
+            assert not scan_file(Path(path))
+    assert redacted["polecat"] > 0 and redacted["crew"] > 0
+
+
+def test_rebuild_reuses_cached_rows_and_writes_the_same_bytes(tmp_path, counter):
+    first = _build(tmp_path, "polecat", counter)
+    data = Path(first.train.path).read_bytes(), Path(first.val.path).read_bytes()
+    again = _build(tmp_path, "polecat", counter)
+    assert again.cache_misses == 0 and again.cache_hits == first.cache_misses == 80
+    assert (Path(again.train.path).read_bytes(), Path(again.val.path).read_bytes()) == data
+    assert again.train.digest == first.train.digest
+
+
+def test_a_failed_build_leaves_the_previous_files_in_place(tmp_path, counter):
+    first = _build(tmp_path, "polecat", counter)
+    before = Path(first.train.path).read_bytes()
+
+    def broken(conversations):
+        raise RuntimeError("tokenizer died")
+
+    spec = spec_for(CONFIG_DIR, "polecat", "local", tmp_path, tokenizer_id="other")  # misses the cache
+    with pytest.raises(RuntimeError):
+        build(read_stored_lines(_store(tmp_path, "polecat")), spec, broken, tmp_path / "out")
+    assert Path(first.train.path).read_bytes() == before
+    assert sorted(p.name for p in (tmp_path / "out").iterdir() if not p.name.startswith(".rows-")) == ["train.jsonl", "val.jsonl"]
