@@ -2,8 +2,8 @@
 
     python benchmarks/bench_datasets.py [--sizes 200,1000] [--workdir DIR]
 
-For each size it generates a corpus of copies of the shipped sample sessions (fresh session
-ids, so nothing is an exact copy), then prints, for the build of every role's train/val files:
+For each size it generates a corpus with the sample generator under successive seeds (each seed
+a new set of sessions for all six roles, ~4 MB), then prints, for the build of every role's train/val files:
 MB/s, peak RSS, the orjson floor (a bare orjson.loads of every line), the tokenizer floor (the
 tokenizer encoding the text that ends up in rows), the ratio to the larger floor, and the time
 of an incremental rerun after one new session.
@@ -18,7 +18,6 @@ import subprocess
 import sys
 import time
 import uuid
-import zlib
 from pathlib import Path
 
 import orjson
@@ -27,26 +26,23 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from gastown_assets.samples import SESSIONS_DIR  # noqa: E402
+from gastown_assets.samples.generate import SEED  # noqa: E402
+from gastown_assets.samples.generate import build as build_corpus  # noqa: E402
 
 MB = 1_000_000
 
 
 def generate(out: Path, size_mb: int) -> int:
-    """Copies of the sample session files under fresh ids until the corpus reaches size_mb."""
-    sources = sorted(p for p in SESSIONS_DIR.rglob("*.jsonl") if "subagents" not in p.parts)
-    written, copy = 0, 0
+    """Sample corpora from the shipped generator under successive seeds, until size_mb."""
+    written, seed = 0, SEED
     while written < size_mb * MB:
-        for src in sources:
-            data = src.read_bytes()
-            new_id = str(uuid.UUID(int=(copy << 32) + zlib.crc32(src.name.encode())))
-            data = data.replace(src.stem.encode(), new_id.encode())
-            dest = out / src.parent.name / f"{new_id}.jsonl"
+        files, _ = build_corpus(seed)
+        for rel, data in files.items():
+            dest = out / f"seed{seed}" / rel
             dest.parent.mkdir(parents=True, exist_ok=True)
             dest.write_bytes(data)
             written += len(data)
-            if written >= size_mb * MB:
-                break
-        copy += 1
+        seed += 1
     return written
 
 
@@ -102,7 +98,8 @@ def bench(size_mb: int, work: Path) -> None:
     floor_tok, row_chars = tokenizer_floor(data, data / "models" / "tiny-qwen2")
     # one new session: a copy of one sample polecat file under a fresh id
     src = next(p for p in sorted(SESSIONS_DIR.rglob("*.jsonl")) if "polecats" in p.parent.name)
-    new = corpus / src.parent.name / f"{uuid.uuid4()}.jsonl"
+    new = corpus / "new" / src.parent.name / f"{uuid.uuid4()}.jsonl"
+    new.parent.mkdir(parents=True)
     new.write_bytes(src.read_bytes().replace(src.stem.encode(), new.stem.encode()))
     incremental, _ = run_build(corpus, data)
     floor = max(floor_json, floor_tok)

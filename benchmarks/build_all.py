@@ -6,11 +6,11 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from gastown_assets.datasets.build import build, chat_template_counter, spec_for
-from gastown_assets.samples import SESSIONS_DIR as SAMPLES
+from gastown_assets.datasets.build import build, spec_for
+from gastown_assets.datasets.tokens import chat_token_counter
 from gastown_assets.settings import Settings
-from gastown_assets.training.base_model import ensure_tiny
-from gastown_assets.training.config import load_profile, role_names, role_rules
+from gastown_assets.training.base_model import resolve_base_model
+from gastown_assets.training.config import role_names, role_rules
 from gastown_assets.transcripts import find_session_files
 from gastown_assets.transcripts.cache import ParseCache
 from gastown_assets.transcripts.corpus import CorpusTally, collect_role
@@ -19,13 +19,10 @@ from gastown_assets.transcripts.store import read_stored_lines
 
 def main() -> None:
     s = Settings.from_env()
-    spec = load_profile(s.config_dir, "local").tiny_model
-    base = ensure_tiny(spec, s.data_dir / "models" / "tiny-qwen2", SAMPLES)
+    base = resolve_base_model(s.config_dir, "local", s.data_dir)
     if "--model-only" in sys.argv:
         return
-    from transformers import AutoTokenizer
-
-    count = chat_template_counter(AutoTokenizer.from_pretrained(base.name_or_path))
+    count = chat_token_counter(base.name_or_path)
     rules, cache = role_rules(s.config_dir), ParseCache(s.data_dir / "transcripts" / "cache")
     for role in role_names(s.config_dir):
         files = list(find_session_files(s.sessions_roots))

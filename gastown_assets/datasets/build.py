@@ -141,11 +141,3 @@ def build(lines: Iterable[bytes], spec: BuildSpec, count: CountTokens, out_dir: 
         result.train.digest, result.val.digest = train.hash.hexdigest(), val.hash.hexdigest()
     result.cache_hits, result.cache_misses = cache.hits, cache.misses
     return result
-
-
-def chat_template_counter(tokenizer) -> CountTokens:
-    """Tokens of conversations as the model's own chat template renders them, batched."""
-    def count(conversations: list[list[dict]]) -> list[int]:
-        texts = [tokenizer.apply_chat_template(c, tokenize=False) for c in conversations]
-        return [len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]]
-    return count

@@ -101,6 +101,7 @@ class _Alt:
     call: Handler | None = None  # a hit: call(b, low, anchor position - back, spans, fired)
     plugin: str = ""  # a hint for this detect-secrets plugin (consumes only the anchor)
     lowered: bool = False  # matched on the lowered copy (keywords)
+    guard: str = ""  # a cheap check shared by alternatives (the character before the anchor)
 
 
 def _token(kind: str, before: str, anchor: str, rest: str) -> _Alt:
@@ -108,11 +109,12 @@ def _token(kind: str, before: str, anchor: str, rest: str) -> _Alt:
     units = re.findall(r"\[[^\]]*\]|\\.|.", before)
     prefix = before + re.escape(anchor)
     look = f"(?<={prefix})" if before else ""
-    return _Alt(anchor, look + _bound(prefix) + rest, kind, back=len(units))
+    guard = f"(?<={units[-1]}{re.escape(anchor)})" if units else ""
+    return _Alt(anchor, look + _bound(prefix) + rest, kind, back=len(units), guard=guard)
 
 
-def _hint(plugin: str, anchor: str, rest: str) -> _Alt:
-    return _Alt(anchor, rest, plugin=plugin)
+def _hint(plugin: str, anchor: str, rest: str, guard: str = "") -> _Alt:
+    return _Alt(anchor, rest, plugin=plugin, guard=guard)
 
 
 # --------------------------------------------------------------------------------------------
@@ -130,7 +132,7 @@ _KEYWORDS: tuple[tuple[str, str, str], ...] = (
     ("secret", "secret", r"(?![aA][rR][yY])"),  # secretary
     ("pass", "passw", ""),  # password, passwd
     ("pwd", "pwd", ""),
-    ("auth", "auth", r"(?![oO][rR])"),  # author, authored
+    ("auth", "auth", r"(?![oO][rR](?![iI][zZsS]))"),  # author, authored; not authorization
     ("credential", "credential", ""),
 )
 
@@ -160,13 +162,17 @@ def _on_keyword(found: str) -> Handler:
 
     def handle(b: bytes, low: bytes, i: int, out: list, fired: set) -> None:
         m = assignment.match(b, i)
-        if m is not None:
+        if m is not None and not _namespaced(low, i):
             variant = m.lastgroup
             start, end = m.span(variant)
             if variant == "u":
                 end = _trim_unquoted(b, start, end)
             value = b[start:end].decode("utf-8", "surrogatepass")
-            if _plausible(value, variant, b[start - 1] in b" \t", found == "key" and _bare_name(low, i, i + 3)):
+            spaced = b[start - 1] in b" \t"
+            name = _name(low, i)
+            if spaced and variant == "u" and _PROSE_AFTER.match(b, end):
+                pass  # `:param password: database password.` is prose
+            elif _plausible(value, variant, spaced, b"pass" in name or b"pwd" in name, name.decode("latin-1")):
                 out.append((start, end, GENERIC))
         if found in _PLUGIN_WORDS:
             if _IBM_IAM_HINT.match(low, i):
@@ -189,8 +195,10 @@ def _on_keyword(found: str) -> Handler:
 
 def _on_scheme(b: bytes, low: bytes, i: int, out: list, fired: set) -> None:
     m = _URL_PASSWORD.match(b, i)
-    if m is not None and not _REFERENCE.fullmatch(m.group(1).decode("utf-8", "replace")):
-        out.append((*m.span(1), "url_password"))
+    if m is not None:
+        password = m.group(1).decode("utf-8", "replace")
+        if not (_REFERENCE.fullmatch(password) or _URL_PLACEHOLDER.fullmatch(password)):
+            out.append((*m.span(1), "url_password"))
     if _BASIC_AUTH_HINT.match(b, i):
         fired.add("BasicAuthDetector")
     if low.startswith(b"://hooks.slack.com/", i):
@@ -207,6 +215,11 @@ _KW = {found: _on_keyword(found) for found, _, _ in _KEYWORDS}
 # Every alternative, by anchor
 # --------------------------------------------------------------------------------------------
 
+# After a keyword (lowered): the shapes its handler can use. An assignment (`NAME=`, `NAME:`,
+# `"NAME":`), a long value after spaces (the IBM, Cloudant and SoftLayer plugins accept ` +` as
+# assignment) or a quoted 40-char value within 20 characters (the AWS plugin's secret key regex).
+_SHAPE = (r"""(?:[a-z0-9_.\-]*(?:\\*["'\]])?[ \t]*[=:]|["'\]]? +["']?[a-z0-9_\-/+]{24}"""
+          r"""|.{0,20}?["'][0-9a-z/+]{40}["'])""")
 _DISCORD = "".join(rf"|(?<=[MNO]{_T}{{{n}}}\.)" for n in (23, 24, 25))[1:]
 _ALTS: list[_Alt] = [
     # `_`
@@ -215,9 +228,9 @@ _ALTS: list[_Alt] = [
     _token("huggingface_token", "hf", "_", r"[A-Za-z0-9]{30,}"),
     _token("npm_token", "npm", "_", r"[A-Za-z0-9]{36,}"),
     _token("stripe_key", "[sr]k", "_", r"live_[0-9A-Za-z]{24,}"),
-    _hint("GitHubTokenDetector", "_", "(?<=gh[pousr]_)"),
-    _hint("StripeDetector", "_", "(?<=k_)(?=live_)"),
-    _hint("NpmDetector", "_", "(?<=/:_)(?=authToken=)"),
+    _hint("GitHubTokenDetector", "_", "(?<=gh[pousr]_)", guard="(?<=[pousr]_)"),
+    _hint("StripeDetector", "_", "(?<=k_)(?=live_)", guard="(?<=k_)"),
+    _hint("NpmDetector", "_", "(?<=/:_)(?=authToken=)", guard="(?<=:_)"),
     # `A`
     _token("aws_access_key_id", "", "A", r"(?:KIA|SIA)[0-9A-Z]{16}(?![0-9A-Za-z])"),
     _token("google_api_key", "", "A", r"Iza[0-9A-Za-z_\-]{35}"),
@@ -239,27 +252,29 @@ _ALTS: list[_Alt] = [
     # A private key through its END line; if that was cut off, through the base64 body that follows.
     _Alt("-", r"----BEGIN[A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----"
               r"(?:[\s\S]{0,50000}?-----END[A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----"
-              r"|(?:\\[nr]|[A-Za-z0-9+/=\s:,._\-])*)", "private_key"),
-    _hint("SlackDetector", "-", "(?<=[xX][oO][xX][aAbBpPoOsSrR]-)"),
-    _hint("MailchimpDetector", "-", "(?<=[0-9a-z]{32}-)(?=us[0-9])"),
-    _hint("SquareOAuthDetector", "-", "(?<=sq0csp-)"),
-    _hint("GitLabTokenDetector", "-", "(?<=gl(?:pat|cbt|imt|ptt|oas)-)|(?<=gl[dfr]t-)|(?<=glsoat-)|(?<=glagent-)"),
+              r"|(?:\\[nr]|[A-Za-z0-9+/=\s:,._\-])*)", "private_key", guard="(?=-)"),
+    _hint("SlackDetector", "-", "(?<=[xX][oO][xX][aAbBpPoOsSrR]-)", guard="(?<=[aAbBpPoOsSrR]-)"),
+    _hint("SquareOAuthDetector", "-", "(?<=sq0csp-)", guard="(?<=[aAbBpPoOsSrR]-)"),
+    _hint("MailchimpDetector", "-", "(?<=[0-9a-z]{32}-)", guard="(?=us[0-9])"),
+    _hint("GitLabTokenDetector", "-", "(?<=gl(?:pat|cbt|imt|ptt|oas)-)|(?<=gl[dfr]t-)|(?<=glsoat-)|(?<=glagent-)",
+          guard="(?<=[ts]-)"),
     # `K`
     _hint("TwilioKeyDetector", "K", "(?<=SK)(?=[a-z0-9]{32})"),
     _hint("PrivateKeyDetector", "K", "(?<=PRIVATE K)(?=EY)|(?<=PuTTY-User-K)(?=ey-File-2)"),
     # `.`
-    _hint("DiscordBotTokenDetector", ".", f"(?:{_DISCORD})(?={_T}{{6}}\\.)"),
-    _hint("SendGridDetector", ".", "(?<=SG.)"),
+    _hint("DiscordBotTokenDetector", ".", f"(?={_T}{{6}}\\.)(?:{_DISCORD})"),
+    _hint("SendGridDetector", ".", r"(?<=SG\.)"),
     # `:`
-    _Alt(":", "(?=//)", call=_on_scheme),
+    # Only URLs with a user part, or the webhook and API hosts some plugins look for.
+    _Alt(":", r"""(?=//[^\s/?#"'<>\\]*@|//(?i:hooks\.slack\.com|api\.softlayer\.com)/)""", call=_on_scheme),
     # keywords, on the lowered copy
-    _Alt("k", "(?=ey)", call=_KW["key"], lowered=True),
-    _Alt("k", "(?<=tok)(?=en)", call=_KW["token"], back=2, lowered=True),
-    _Alt("c", "(?<=sec)(?=ret)", call=_KW["secret"], back=2, lowered=True),
-    _Alt("c", "(?=redential)", call=_KW["credential"], lowered=True),
-    _Alt("p", "(?=ass)", call=_KW["pass"], lowered=True),
-    _Alt("p", "(?=wd)", call=_KW["pwd"], lowered=True),
-    _Alt("u", "(?<=au)(?=th)", call=_KW["auth"], back=1, lowered=True),
+    _Alt("k", "(?=ey" + _SHAPE + ")", call=_KW["key"], lowered=True),
+    _Alt("k", "(?<=tok)(?=en" + _SHAPE + ")", call=_KW["token"], back=2, lowered=True),
+    _Alt("c", "(?<=sec)(?=ret" + _SHAPE + ")", call=_KW["secret"], back=2, lowered=True),
+    _Alt("c", "(?=redential" + _SHAPE + ")", call=_KW["credential"], lowered=True),
+    _Alt("p", "(?=ass" + _SHAPE + ")", call=_KW["pass"], lowered=True),
+    _Alt("p", "(?=wd" + _SHAPE + ")", call=_KW["pwd"], lowered=True),
+    _Alt("u", "(?<=au)(?=th" + _SHAPE + ")", call=_KW["auth"], back=1, lowered=True),
 ]
 
 # --------------------------------------------------------------------------------------------
@@ -270,7 +285,7 @@ _ALTS: list[_Alt] = [
 _REFERENCE = re.compile(
     r"""\$.*                                  # $VAR, ${VAR}, $(cmd)
       | <[^<>]*>                               # <placeholder>
-      | \{\{.*\}\}                             # {{ template }}
+      | \{\{.*\}\} | \{[A-Za-z_][\w.\-]*\}     # {{ template }}, {secret_key}
       | %\(?\w*\)?s                            # %s, %(name)s
       | \[REDACTED(?::[^\]]*)?\]               # already redacted
       | (.)\1*                                 # one repeated char: ********, xxxxxxxx
@@ -282,13 +297,25 @@ _PLACEHOLDER = re.compile(
       | (?i:your|my)[_\-].*                    # your_api_key_here
       | .{0,16}?(?:x{3,}|X{3,}|\*{3,}|\.{3,}|…).{0,6}   # sk-ant-xxxx, sk-..., ghp_****
       | [+-]?[0-9][0-9_.,eE+\-]*               # numbers: max_tokens=100000
+      | .*(?:EXAMPLE|(?i:example)).*           # AWS docs' AKIAIOSFODNN7EXAMPLE, example-token
     """,
     re.VERBOSE,
 )
+_URL_PLACEHOLDER = re.compile(r"(?i:pass|passwd|password|pwd|secret|changeme)")  # user:password@host in docs
 _CALL = re.compile(r"([A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*)[(\[]")  # get(..., os.environ[...
-_DOTTED = re.compile(r"[A-Za-z_][A-Za-z_]*(?:\.[A-Za-z_][A-Za-z_]*)+")  # self.token, settings.API_KEY
-_IDENT = re.compile(r"[A-Za-z_]+")
-_CAMEL = re.compile(r"[a-z][A-Z]|^[A-Z][a-z]+[A-Z]")
+_DOTTED = re.compile(r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+")  # a.b.c
+_BASE64ISH = re.compile(r"[A-Za-z0-9+/=_\-.]+")
+_WORDY = re.compile(r"[A-Za-z_$]+[0-9]*(?:[A-Z][A-Za-z]*)*")
+_VOWELS = re.compile(r"[aeiouyAEIOUY]")
+_URI = re.compile(r"(?:arn|urn|tag|mailto|data|file):|[a-z][a-z0-9+.\-]*:[^:\s]*:")  # arn:aws:kms:..., tag:yaml.org,2002:str
+_KEYWORD_WORD = re.compile(r"(?i:[a-z][a-z0-9_\-]*(?:key|token|secret|passw|pwd|auth|credential)[a-z0-9_\-]*)|(?i:(?:key|token|secret|passw|pwd|auth|credential)[a-z0-9_\-]*)")
+_TYPE_EXPR = re.compile(r"[A-Za-z_][\w.]*[\[(].*[\])]")  # list[Rule], dict(str, str)
+_NOT_ALNUM = re.compile(r"[^a-z0-9]")
+_PROSE_AFTER = re.compile(rb" +[A-Za-z]")
+_OPERATOR = re.compile(r"[=!]=|&&|\|\|")
+_SNAKE = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+")  # past_key_values, VAULT_SECRET
+_CAMEL_WORDS = re.compile(r"[A-Za-z][A-Za-z0-9]*")  # nextToken, CredentialDetails, PKCS7PrivateKeyTypes
+_LOWER_UPPER = re.compile(r"[a-z][A-Z]")
 _PATH = re.compile(r"(?:~|\.{1,2})?/[\w.@~+/\-]*")
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://")
 _PROSE = re.compile(r"[A-Za-z][A-Za-z,.'!?\-]*(?: [A-Za-z,.'!?\-]+)+")
@@ -297,42 +324,96 @@ _LETTER = re.compile(r"[A-Za-z]")
 _NAME_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
 
 
-def _plausible(value: str, variant: str, spaced: bool = False, bare_key: bool = False) -> bool:
+def _identifier(value: str) -> bool:
+    """A name from code, not a random string: snake_case or UPPER_SNAKE, or camelCase words
+    (few lower-to-upper steps and English-like vowels: `isMultiRegionKeyPool`, not `aBcDeFgH`)."""
+    value = value.strip("_$")
+    if _SNAKE.fullmatch(value):
+        return value.islower() or value.isupper()  # random base64url with `_` mixes case
+    if _CAMEL_WORDS.fullmatch(value):  # the digits of PKCS7PrivateKeyTypes count as neither
+        steps = len(_LOWER_UPPER.findall(value))
+        return 0 < steps <= len(value) / 4 and len(_VOWELS.findall(value)) >= len(value) / 4
+    return False
+
+
+def _dotted(value: str) -> bool:
+    """A property path: self.token, process.env.API_KEY, R6e.eventDataKeys, mldsa.MLDSA44PrivateKey."""
+    if not _DOTTED.fullmatch(value):
+        return False
+    last = value.rsplit(".", 1)[1]
+    return last.isalpha() or _identifier(last) or bool(_WORDY.fullmatch(last))
+
+
+def _randomish(value: str) -> bool:
+    """Looks generated (keys and tokens are): letters and digits, or long mixed-case base64."""
+    if _DIGIT.search(value) and _LETTER.search(value):
+        return True
+    return len(value) >= 16 and bool(_BASE64ISH.fullmatch(value)) and not (value.islower() or value.isupper())
+
+
+def _plausible(value: str, variant: str, spaced: bool = False, words: bool = False, name: str = "") -> bool:
     """Is an assignment's value worth redacting? False for placeholders, references and code.
     `variant`: "dq"/"sq" (quoted) or "u"; `spaced`: whitespace before the value (`x = v`);
-    `bare_key`: the name is just `key` (React, i18n and dict keys): only random-looking values."""
+    `words`: the name says password (people choose words); other keys and tokens are generated,
+    so their values must look random (`"result_key": "findings"`, `key: 'completed'` are not);
+    `name`: the assignment's name (`AUTH_FACTOR_BYPASSCODE = "BYPASSCODE"` is an enum)."""
     if len(value) < 8 or _REFERENCE.fullmatch(value) or _PLACEHOLDER.fullmatch(value):
         return False
-    if bare_key and not (_DIGIT.search(value) and _LETTER.search(value)):
+    if name and _NOT_ALNUM.sub("", value.lower()) in _NOT_ALNUM.sub("", name.lower()):
         return False
-    if _URL.match(value) or _PATH.fullmatch(value):
-        return False  # a URL's password and query tokens are found on their own
-    if variant != "u":  # quoted: only prose is ruled out ("authentication": "required for all calls")
-        return not _PROSE.fullmatch(value)
-    call = _CALL.match(value)
-    if call and (spaced or value[-1] in "([)]" or not call.group(1).isalpha()
-                 or _CAMEL.search(call.group(1)) or call.group(1).islower()):
-        return False  # a call or subscript: token=get_token(), key=os.environ[...]; not Summer(2024)!
-    if _DOTTED.fullmatch(value):
-        return False  # self.token, process.env.API_KEY
-    if spaced and _IDENT.fullmatch(value) and ("_" in value or _CAMEL.search(value)):
-        return False  # token = new_token, auth: AuthService
-    return True
+    if _URL.match(value) or _PATH.fullmatch(value) or _URI.match(value):
+        return False  # a URL's password and query tokens are found on their own; arn:aws:..., urn:...
+    if _identifier(value) or _dotted(value):
+        return False  # past_key_values=past_key_values, "input_token": "nextToken", self.token
+    if _KEYWORD_WORD.fullmatch(value):
+        return False  # token_type = "access_token", PASSWORDLESS: names, not values
+    if value[0] in "([{)]},;=:!":
+        return False  # :param str retry_token: (optional), key===r, "?api_key="], ...
+    if variant != "u":
+        if " " in value and (not words or _PROSE.fullmatch(value)):
+            return False  # "authentication": "required for all calls"; keys and tokens have no spaces
+        if _TYPE_EXPR.fullmatch(value):
+            return False
+    else:
+        if _OPERATOR.search(value):
+            return False  # a==b, !x
+        call = _CALL.match(value)
+        if call and (spaced or value[-1] in "([)]" or not call.group(1).isalpha()
+                     or _LOWER_UPPER.search(call.group(1)) or call.group(1).islower()):
+            return False  # a call or subscript: token=get_token(), key=os.environ[...]; not Summer(2024)!
+    return words or _randomish(value)
 
 
-def _bare_name(low: bytes, start: int, end: int) -> bool:
-    """The name at low[start:end] is not part of a longer name (`key`, not `api_key`)."""
-    return (start == 0 or low[start - 1] not in _NAME_BYTES) and (end >= len(low) or low[end] not in _NAME_BYTES)
+def _name_start(low: bytes, i: int) -> int:
+    start = i
+    while start > 0 and low[start - 1] in _NAME_BYTES and i - start < 80:
+        start -= 1
+    return start
+
+
+def _namespaced(low: bytes, i: int) -> bool:
+    """The name holding the keyword at `i` is a segment of a URN or path (`urn:...:oauth:token-type`)."""
+    start = _name_start(low, i)
+    return start > 0 and low[start - 1] in b":/"
+
+
+def _name(low: bytes, i: int) -> bytes:
+    """The whole name holding the keyword at `i` (lowered)."""
+    name = low[_name_start(low, i):i + 90]
+    return name[:next((k for k, c in enumerate(name) if c not in _NAME_BYTES), len(name))]
 
 
 def _trim_unquoted(b: bytes, start: int, end: int) -> int:
-    """Drop closing brackets that belong to the surrounding code: f(token=abc123) keeps its `)`."""
-    while end > start and b[end - 1] in b")]":
-        value = b[start:end]
-        opener = b"(" if value[-1:] == b")" else b"["
-        if value.count(opener) >= value.count(value[-1:]):
-            break
-        end -= 1
+    """Cut at the first closing bracket that the value did not open: f(token=abc123) keeps its `)`."""
+    depth = 0
+    for k in range(start, end):
+        c = b[k]
+        if c in b"([":
+            depth += 1
+        elif c in b")]":
+            if depth == 0:
+                return k
+            depth -= 1
     return end
 
 
@@ -415,9 +496,13 @@ def _passes(alts: list[_Alt]) -> tuple[_Pass, ...]:
             grouped.setdefault((alt.anchor, alt.lowered), []).append(alt)
     passes = []
     for (anchor, lowered), group in grouped.items():
-        group.sort(key=lambda a: bool(a.plugin))  # secrets first: they win at a position
+        group.sort(key=lambda a: bool(a.plugin))  # secrets before hints: they win at a position
         names = {f"g{i}": alt for i, alt in enumerate(group)}
-        body = "|".join(f"(?P<{name}>{alt.rest})" for name, alt in names.items())
+        # Alternatives sharing a guard go under it: `-(?:(?<=k-)(?:sk-ant|sk-)|...)`.
+        guarded: dict[tuple[bool, str], list[str]] = {}
+        for name, alt in names.items():
+            guarded.setdefault((bool(alt.plugin), alt.guard), []).append(f"(?P<{name}>{alt.rest})")
+        body = "|".join(f"{guard}(?:{'|'.join(bodies)})" for (_, guard), bodies in guarded.items())
         hints = tuple((a.plugin, _rx(re.escape(anchor) + f"(?:{a.rest})")) for a in group if a.plugin)
         passes.append(_Pass(lowered, _rx(re.escape(anchor) + f"(?:{body})"), names, hints))
     return tuple(passes)
@@ -429,6 +514,8 @@ _PLUGIN_TAIL = re.compile(r"[A-Za-z0-9_\-.+/=]*")  # JWT: the plugin's match sto
 _KEY_BODY = re.compile(r"(?:\\[nr]|[A-Za-z0-9+/=\s:,._\-])*")
 _KEY_END = re.compile(r"-----END[A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----|---- END SSH2[^-]*----")
 _NPM_VALUE = re.compile(r"[A-Za-z0-9_\-]+")
+_KEY_BASE64 = re.compile(r"[A-Za-z0-9+/]{32}")  # a key's body, not a template's "<key bytes>"
+_KEY_BASE64_BYTES = re.compile(_KEY_BASE64.pattern.encode())
 _EDGE = " \t\r\n\"'=:"
 
 
@@ -456,8 +543,13 @@ def _plugin_spans(plugin: _Plugin, text: str) -> Iterable[Span]:
                 start += 1
             while end > start and text[end - 1] in _EDGE:
                 end -= 1
-            if start < end and (not plugin.needs_digit or _DIGIT.search(text, start, end)):
-                yield start, end, kind
+            if start >= end or (plugin.needs_digit and not _DIGIT.search(text, start, end)):
+                continue
+            if kind == "url_password" and (_REFERENCE.fullmatch(text, start, end) or _URL_PLACEHOLDER.fullmatch(text, start, end)):
+                continue
+            if kind == "private_key" and not _KEY_BASE64.search(text, start, end):
+                continue  # a template such as "-----BEGIN EC PRIVATE KEY-----\n<key bytes>\n..."
+            yield start, end, kind
 
 
 
@@ -467,10 +559,13 @@ def _plugin_spans(plugin: _Plugin, text: str) -> Iterable[Span]:
 # --------------------------------------------------------------------------------------------
 
 
+_SCANS = tuple((p.lowered, p.regex.search, p.alts, p.hints) for p in _PASSES)
+
+
 def _scan(b: bytes, low: bytes, out: list[Span], fired: set[str]) -> None:
-    for p in _PASSES:
-        hay = low if p.lowered else b
-        search, alts, hints, pos = p.regex.search, p.alts, p.hints, 0
+    for lowered, search, alts, hints in _SCANS:
+        hay = low if lowered else b
+        pos = 0
         while (m := search(hay, pos)) is not None:
             at = m.start()
             for plugin, hint in hints:
@@ -478,7 +573,8 @@ def _scan(b: bytes, low: bytes, out: list[Span], fired: set[str]) -> None:
                     fired.add(plugin)
             alt = alts[m.lastgroup]
             if alt.kind:
-                out.append((at - alt.back, m.end(), alt.kind))
+                if alt.kind != "private_key" or _KEY_BASE64_BYTES.search(hay, at, m.end()):
+                    out.append((at - alt.back, m.end(), alt.kind))
             elif alt.call is not None:
                 alt.call(b, low, at - alt.back, out, fired)
             pos = m.end()
@@ -565,11 +661,9 @@ class Redactor:
 
     def redact(self, text: str) -> tuple[str, Counter]:
         """`text` with every secret replaced by `[REDACTED:<kind>]`, and the count of each kind."""
-        counts: Counter = Counter()
-        if not text:
-            return text, counts
+        spans = self._spans(text) if text else None
+        counts: Counter = Counter.__new__(Counter)  # = Counter(), without its slow __init__ (hot path)
         for _ in range(4):  # a replacement can expose a new context: rescan until stable (idempotent)
-            spans = self._spans(text)
             if not spans:
                 break
             parts, last = [], 0
@@ -580,21 +674,24 @@ class Redactor:
                 last = end
             parts.append(text[last:])
             text = "".join(parts)
+            spans = self._spans(text)
         return text, counts
 
     def redact_value(self, name: str, value: str) -> tuple[str, Counter]:
         """A value stored under `name` (`{"DB_PASSWORD": "..."}`): redacted whole when the name
         says it holds a secret and the value looks like one."""
         text, counts = self.redact(value)
-        if _SECRET_NAME.search(name) and _bare_secret(text):
+        if _SECRET_NAME.search(name) and _bare_secret(name, text):
             counts[GENERIC] += 1
             return REDACTED.format(kind=GENERIC), counts
         return text, counts
 
 
-def _bare_secret(value: str) -> bool:
+def _bare_secret(name: str, value: str) -> bool:
     """A value under a secret-named key that is redacted as a whole."""
-    return not _is_redacted(value, 0, len(value)) and _plausible(value, "dq")
+    low = name.lower()
+    return not _is_redacted(value, 0, len(value)) and _plausible(value, "dq", words="pass" in low or "pwd" in low,
+                                                                 name=name)
 
 
 # --------------------------------------------------------------------------------------------
@@ -647,7 +744,7 @@ def _scan_obj(obj, redactor: Redactor, found: Counter, key: str = "") -> None:
     if isinstance(obj, str):
         for f in redactor.findings(obj):
             found[f.kind] += 1
-        if key and key != "arguments" and _SECRET_NAME.search(key) and _bare_secret(obj):
+        if key and key != "arguments" and _SECRET_NAME.search(key) and _bare_secret(key, obj):
             found[GENERIC] += 1
     elif isinstance(obj, dict):
         for k, v in obj.items():

@@ -5,12 +5,13 @@ from pathlib import Path
 
 import dagster as dg
 
-from gastown_assets.datasets.build import DatasetFile, build, chat_template_counter, spec_for
+from gastown_assets.datasets.build import DatasetFile, build, spec_for
+from gastown_assets.datasets.tokens import chat_token_counter
 from gastown_assets.datasets.checks import sessions_in_both, scan_file
 from gastown_assets.defs.partitions import ROLES
 from gastown_assets.defs.resources import GastownConfig
 from gastown_assets.defs.transcripts import SessionIndex
-from gastown_assets.training.base_model import BaseModel
+from gastown_assets.training.base_model import BaseModel, resolve_base_model
 from gastown_assets.transcripts.store import read_stored_lines
 
 
@@ -30,6 +31,7 @@ def _metadata(f: DatasetFile, upstream: SessionIndex, base: BaseModel) -> dict:
         "train_dataset": dg.AssetOut(description="Chat rows the adapter trains on (datasets/<role>/train.jsonl).", code_version="2"),
         "val_dataset": dg.AssetOut(description="Held-out chat rows from other sessions (datasets/<role>/val.jsonl).", code_version="2"),
     },
+    deps=["base_model"],  # its tokenizer counts tokens; resolved directly so a selection without it works
     check_specs=[
         dg.AssetCheckSpec("no_secrets_in_datasets", asset="train_dataset", blocking=True,
                           description="Re-scan the written train.jsonl and val.jsonl: no secret may remain."),
@@ -37,30 +39,24 @@ def _metadata(f: DatasetFile, upstream: SessionIndex, base: BaseModel) -> dict:
                           description="No session id may appear in both train.jsonl and val.jsonl."),
     ],
 )
-def role_datasets(context: dg.AssetExecutionContext, gastown: GastownConfig,
-                  raw_transcripts: SessionIndex, base_model: BaseModel):
+def role_datasets(context: dg.AssetExecutionContext, gastown: GastownConfig, raw_transcripts: SessionIndex):
     """Render the role's sessions as OpenAI-style chat rows with the role's system prompt,
     redact secrets, cut by tokens to sequence_len, drop low-quality and duplicate rows, and
     split by a stable hash of the session id."""
-    from transformers import AutoTokenizer
-
     role = context.partition_key
     settings = gastown.settings
+    base_model = resolve_base_model(settings.config_dir, settings.profile, settings.data_dir)
     spec = spec_for(settings.config_dir, role, settings.profile, settings.data_dir, base_model.digest)
-    tokenizer = AutoTokenizer.from_pretrained(base_model.name_or_path)
     out_dir = settings.role_dir("datasets", role)
-    result = build(read_stored_lines(Path(raw_transcripts.path)), spec, chat_template_counter(tokenizer), out_dir)
+    result = build(read_stored_lines(Path(raw_transcripts.path)), spec, chat_token_counter(base_model.name_or_path), out_dir)
     context.log.info(
         f"train {result.train.rows} rows / val {result.val.rows} rows; sessions rebuilt "
         f"{result.cache_misses}, from cache {result.cache_hits}; dropped {dict(result.dropped)}; "
         f"duplicates {dict(result.duplicates)}; redacted {sum(result.redacted.values())} secrets"
     )
     if result.val.rows == 0 or result.train.rows == 0:
-        raise dg.Failure(
-            f"{gastown.role(role).path}: dataset.val_fraction={spec.val_fraction} left "
-            f"train={result.train.rows} val={result.val.rows} rows from {raw_transcripts.sessions} "
-            f"{role} sessions; both sets need rows (more sessions, or another split)"
-        )
+        context.log.warning(f"{role}: train {result.train.rows} / val {result.val.rows} rows from "
+                            f"{raw_transcripts.sessions} sessions; training needs both")
     shared = {
         "dropped": dg.MetadataValue.json(dict(result.dropped)),
         "duplicates": dg.MetadataValue.json(dict(result.duplicates)),

@@ -9,10 +9,9 @@ import dagster as dg
 from gastown_assets.datasets.build import DatasetFile
 from gastown_assets.defs.partitions import ROLES
 from gastown_assets.defs.resources import GastownConfig
-from gastown_assets.samples import SESSIONS_DIR as SAMPLE_SESSIONS
 from gastown_assets.training import launch
-from gastown_assets.training.base_model import BaseModel, ensure_tiny
-from gastown_assets.training.config import load_base, merge, resolve
+from gastown_assets.training.base_model import BaseModel, resolve_base_model
+from gastown_assets.training.config import resolve
 from gastown_assets.training.validate import check_role_config
 
 
@@ -30,17 +29,12 @@ def base_model(context: dg.AssetExecutionContext, gastown: GastownConfig) -> dg.
     """The model every role's adapter sits on. The local profile builds a tiny Qwen2 here
     (tokenizer trained on the shipped sample sessions, no hub access); the GPU profile names
     its hub model, fetched by the trainer's own cache."""
-    profile, settings = gastown.load_profile(), gastown.settings
-    if profile.tiny_model is not None:
-        path = Path(profile.tiny_model.path.replace("{data_dir}", str(settings.data_dir)))
-        model = ensure_tiny(profile.tiny_model, path, SAMPLE_SESSIONS)
-    else:
-        name = merge(load_base(settings.config_dir).axolotl, profile.overlay)["base_model"]
-        model = BaseModel(name, name, built=False)
+    s = gastown.settings
+    model = resolve_base_model(s.config_dir, s.profile, s.data_dir)
     context.log.info(f"base model: {model.name_or_path}")
     return dg.Output(model, data_version=dg.DataVersion(model.digest),
                      metadata={"base_model": model.name_or_path, "built_locally": model.built,
-                               "profile": profile.name})
+                               "profile": s.profile})
 
 
 @dg.asset(partitions_def=ROLES, group_name="training", code_version="1")
@@ -50,6 +44,11 @@ def lora_adapter(context: dg.AssetExecutionContext, gastown: GastownConfig, base
     resolved config base.yml ⊕ roles/<role>.yml ⊕ profiles/<profile>.yml ⊕ dataset paths."""
     role, settings = context.partition_key, gastown.settings
     check_role_config(settings.config_dir, role, settings.profile)  # fail before any training
+    if train_dataset.rows == 0 or val_dataset.rows == 0:
+        raise dg.Failure(
+            f"{gastown.role(role).path}: {role} has {train_dataset.rows} train and {val_dataset.rows} val rows "
+            f"({train_dataset.path}); training needs both: add sessions or change dataset.val_fraction"
+        )
     data_versions = {"train_dataset": train_dataset.digest[:16], "val_dataset": val_dataset.digest[:16],
                      "base_model": base_model.digest}
     resolved = resolve(settings.config_dir, role, settings.profile, data_dir=settings.data_dir,

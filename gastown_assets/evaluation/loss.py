@@ -10,6 +10,8 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from gastown_assets.datasets.tokens import as_trained
+
 
 @dataclass(frozen=True)
 class LossResult:
@@ -27,7 +29,7 @@ def assistant_labels(tokenizer, messages: list[dict], max_len: int) -> tuple[lis
     ids: list[int] = []
     labels: list[int] = []
     for end in range(1, len(messages) + 1):
-        text = tokenizer.apply_chat_template(messages[:end], tokenize=False)
+        text = tokenizer.apply_chat_template(as_trained(messages[:end]), tokenize=False)
         full = tokenizer(text, add_special_tokens=False)["input_ids"]
         # A template may close a block differently once more messages follow (grouped tool
         # results): keep only the common prefix, the rest belongs to this message.

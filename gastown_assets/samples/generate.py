@@ -140,9 +140,10 @@ def dumps(rec: dict[str, Any]) -> str:
     return json.dumps(rec, ensure_ascii=False, separators=(",", ":"))
 
 
-def build() -> tuple[dict[str, bytes], list[dict[str, str]]]:
-    """Return {relative path: file bytes} and the planted-secret list."""
-    master = Rand(SEED)
+def build(seed: int = SEED) -> tuple[dict[str, bytes], list[dict[str, str]]]:
+    """Return {relative path: file bytes} and the planted-secret list (another seed gives
+    another corpus of the same shape: the benchmarks use that)."""
+    master = Rand(seed)
     specs = _plan(master)
     files: dict[str, bytes] = {}
     secrets: list[dict[str, str]] = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -10,7 +11,8 @@ from pathlib import Path
 import orjson
 
 from gastown_assets.training import tiny_model
-from gastown_assets.training.config import TinyModel
+from gastown_assets.samples import SESSIONS_DIR as SAMPLE_SESSIONS
+from gastown_assets.training.config import TinyModel, load_base, load_profile, merge
 from gastown_assets.transcripts import ParseStats, find_session_files, read_sessions
 
 SPEC_FILE = "gastown_tiny_model.json"
@@ -42,9 +44,23 @@ def _digest(model_dir: Path) -> str:
 
 
 def ensure_tiny(spec: TinyModel, model_dir: Path, sessions_dir: Path) -> BaseModel:
-    """Build once; rebuild only when the spec in the profile changed."""
+    """Build once; rebuild only when the spec in the profile changed. A lock file keeps
+    role partitions running at once from building it side by side."""
     wanted = orjson.dumps(spec.model_dump(), option=orjson.OPT_SORT_KEYS)
     spec_path = model_dir / SPEC_FILE
-    if not (spec_path.is_file() and spec_path.read_bytes() == wanted):
-        tiny_model.build(spec, corpus_texts(sessions_dir), model_dir, extra_files={SPEC_FILE: wanted})
+    model_dir.parent.mkdir(parents=True, exist_ok=True)
+    with open(model_dir.with_name(f".{model_dir.name}.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (spec_path.is_file() and spec_path.read_bytes() == wanted):
+            tiny_model.build(spec, corpus_texts(sessions_dir), model_dir, extra_files={SPEC_FILE: wanted})
     return BaseModel(str(model_dir), _digest(model_dir), built=True)
+
+
+def resolve_base_model(config_dir: Path, profile_name: str, data_dir: Path) -> BaseModel:
+    """The profile's base model: the tiny one, built here when missing, or the hub id."""
+    profile = load_profile(config_dir, profile_name)
+    if profile.tiny_model is not None:
+        path = Path(profile.tiny_model.path.replace("{data_dir}", str(data_dir)))
+        return ensure_tiny(profile.tiny_model, path, SAMPLE_SESSIONS)
+    name = merge(load_base(config_dir).axolotl, profile.overlay)["base_model"]
+    return BaseModel(name, name, built=False)

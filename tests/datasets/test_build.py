@@ -5,8 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from gastown_assets.datasets.build import build, chat_template_counter, spec_for
+from gastown_assets.datasets.build import build, spec_for
 from gastown_assets.datasets.checks import scan_file, sessions_in_both
+from gastown_assets.datasets.tokens import chat_token_counter
 from gastown_assets.samples import PLANTED_SECRETS, SESSIONS_DIR
 from gastown_assets.training.base_model import corpus_texts
 from gastown_assets.training.config import role_rules
@@ -19,8 +20,10 @@ from tests.support import CONFIG_DIR
 
 
 @pytest.fixture(scope="module")
-def counter():
-    return chat_template_counter(train_tokenizer(corpus_texts(SESSIONS_DIR), 1024))
+def counter(tmp_path_factory):
+    model_dir = tmp_path_factory.mktemp("tokenizer")
+    train_tokenizer(corpus_texts(SESSIONS_DIR), 1024).save_pretrained(model_dir)
+    return chat_token_counter(str(model_dir))
 
 
 def _store(tmp: Path, role: str) -> Path:

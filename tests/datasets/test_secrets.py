@@ -1,0 +1,380 @@
+"""The scrubber: every secret kind is found and redacted, in plain and JSON-escaped text, and
+ordinary transcript text is left alone.
+
+No realistic-looking secret sits in this file: every fake value is assembled at import time from
+a prefix and characters drawn from random.Random(0).
+"""
+
+import base64
+import json
+import random
+import re
+import string
+from collections import Counter
+
+import orjson
+import pytest
+
+from gastown_assets.datasets.secrets import GENERIC, PLUGIN_NAMES, REDACTED, Finding, Redactor, redact_row, scan_row
+from gastown_assets.samples import PLANTED_SECRETS, SESSIONS_DIR
+
+RNG = random.Random(0)
+ALNUM = string.ascii_letters + string.digits
+UPPER_DIGITS = string.ascii_uppercase + string.digits
+LOWER_DIGITS = string.ascii_lowercase + string.digits
+B64URL = ALNUM + "-_"
+
+
+def rand(n: int, alphabet: str = ALNUM) -> str:
+    """Random characters with at least one digit and one letter, like a real key."""
+    body = "".join(RNG.choice(alphabet) for _ in range(n - 2))
+    return body + RNG.choice([c for c in alphabet if c.isdigit()] or ["0"]) + RNG.choice(
+        [c for c in alphabet if c.isalpha()] or ["a"])
+
+
+def b64url(data: dict) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+
+
+def pem(label: str) -> str:
+    lines = "\n".join(rand(64, ALNUM + "+/") for _ in range(4))
+    return f"-----BEGIN {label}-----\n{lines}\n{rand(20, ALNUM + '+/')}==\n-----END {label}-----"
+
+
+# kind -> fake secret. Each kind must come back as exactly this kind.
+PROVIDER = {
+    "anthropic_key": "sk-ant-" + "api03-" + rand(93, B64URL) + "AA",
+    "openai_key": "sk-" + "proj-" + rand(120, B64URL),
+    "github_token": "gh" + "p_" + rand(36),
+    "aws_access_key_id": "AK" + "IA" + rand(16, UPPER_DIGITS),
+    "slack_token": "xo" + "xb-" + rand(12, string.digits) + "-" + rand(13, string.digits) + "-" + rand(24),
+    "huggingface_token": "h" + "f_" + rand(34),
+    "jwt": b64url({"alg": "HS256", "typ": "JWT"}) + "." + b64url({"sub": rand(10), "iat": 1700000000})
+    + "." + rand(43, B64URL),
+    "google_api_key": "AI" + "za" + rand(35, B64URL),
+    "stripe_key": "sk" + "_live_" + rand(24),
+    "npm_token": "np" + "m_" + rand(36),
+}
+# More shapes of the same kinds.
+MORE = {
+    "openai_key": ["sk-" + rand(48), "sk-" + "svcacct-" + rand(60, B64URL)],
+    "github_token": ["gh" + "o_" + rand(36), "gh" + "s_" + rand(36), "github" + "_pat_" + rand(22) + "_" + rand(59)],
+    "aws_access_key_id": ["AS" + "IA" + rand(16, UPPER_DIGITS)],
+    "stripe_key": ["rk" + "_live_" + rand(24)],
+    "slack_token": ["xo" + "xp-" + rand(11, string.digits) + "-" + rand(40, LOWER_DIGITS)],
+}
+AWS_SECRET = rand(40, ALNUM + "/+")
+PRIVATE_KEYS = [pem("RSA PRIVATE KEY"), pem("OPENSSH PRIVATE KEY"), pem("PRIVATE KEY")]
+PASSWORD = rand(16)
+# detect-secrets plugins we rely on for kinds our own patterns do not cover.
+PLUGIN_ONLY = {
+    "twilio_key": "A" + "C" + rand(32, LOWER_DIGITS),
+    "sendgrid_key": "S" + "G." + rand(22, B64URL) + "." + rand(43, B64URL),
+    "square_oauth_secret": "sq0" + "csp-" + rand(43, B64URL),
+    "mailchimp_key": rand(32, LOWER_DIGITS) + "-" + "us" + "12",
+    "discord_bot_token": "M" + rand(23, B64URL) + "." + rand(6, B64URL) + "." + rand(27, B64URL),
+    "azure_storage_key": "AccountKey=" + rand(86, ALNUM + "+/") + "==",
+    "artifactory_token": "AKC" + rand(70),
+    "pypi_token": "pypi-" + "AgEIcHlwaS5vcmc" + rand(70, B64URL),
+    "gitlab_token": "gl" + "pat-" + rand(20, B64URL),
+}
+
+
+@pytest.fixture(scope="module")
+def redactor():
+    return Redactor()
+
+
+def assert_redacted(redactor, text, secret, kind):
+    out, counts = redactor.redact(text)
+    assert secret not in out
+    assert REDACTED.format(kind=kind) in out
+    assert counts[kind] >= 1
+    return out, counts
+
+
+@pytest.mark.parametrize("kind", sorted(PROVIDER))
+def test_each_provider_secret_is_redacted_as_its_kind(redactor, kind):
+    for secret in [PROVIDER[kind], *MORE.get(kind, [])]:
+        for text in (f"here it is: {secret} (keep it safe)", secret, f'"{secret}"', f"Bearer {secret}\nnext"):
+            out, counts = redactor.redact(text)
+            assert secret not in out
+            assert counts == Counter({kind: 1}), (kind, counts)
+
+
+def test_aws_secret_key_after_its_name_is_redacted(redactor):
+    for text in (f"aws_secret_access_key = {AWS_SECRET}\n", f'AWS_SECRET_ACCESS_KEY="{AWS_SECRET}"',
+                 f'{{\\"aws_secret_access_key\\": \\"{AWS_SECRET}\\"}}'):
+        out, counts = assert_redacted(redactor, text, AWS_SECRET, "aws_secret_key")
+        assert "aws_secret_access_key".lower() in out.lower()
+
+
+@pytest.mark.parametrize("kind", sorted(PLUGIN_ONLY))
+def test_kinds_only_detect_secrets_knows_are_redacted(redactor, kind):
+    secret = PLUGIN_ONLY[kind]
+    out, counts = redactor.redact(f"config: {secret}\n")
+    assert secret.removeprefix("AccountKey=") not in out
+    assert kind in counts
+
+
+def test_the_required_detect_secrets_plugins_are_used():
+    required = {"AWSKeyDetector", "GitHubTokenDetector", "SlackDetector", "StripeDetector", "JwtTokenDetector",
+                "PrivateKeyDetector", "BasicAuthDetector", "TwilioKeyDetector", "MailchimpDetector",
+                "SendGridDetector", "SquareOAuthDetector", "DiscordBotTokenDetector", "ArtifactoryDetector",
+                "IbmCloudIamDetector", "IbmCosHmacDetector", "AzureStorageKeyDetector", "NpmDetector",
+                "OpenAIDetector"}
+    assert required <= set(PLUGIN_NAMES)
+    assert not {"Base64HighEntropyString", "HexHighEntropyString", "KeywordDetector"} & set(PLUGIN_NAMES)
+
+
+def test_secret_inside_escaped_json_is_redacted(redactor):
+    key = PROVIDER["anthropic_key"]
+    config = json.dumps({"env": "dev", "llm": {"provider": "anthropic", "api_key": key, "model": "m"}}, indent=2)
+    arguments = orjson.dumps({"file_path": "/srv/app/config/local.json", "content": config}).decode()
+    assert '\\"api_key\\": \\"sk-ant-' in arguments  # escaped twice in the JSONL file
+    row = {"messages": [{"role": "assistant", "content": "writing the config",
+                         "tool_calls": [{"id": "t1", "type": "function",
+                                         "function": {"name": "Write", "arguments": arguments}}]}]}
+    counts = Counter()
+    out = redact_row(row, redactor, counts)
+    args = out["messages"][0]["tool_calls"][0]["function"]["arguments"]
+    decoded = orjson.loads(args)
+    assert key not in args and key not in json.dumps(out)
+    assert json.loads(decoded["content"])["llm"]["api_key"] == REDACTED.format(kind="anthropic_key")
+    assert decoded["file_path"] == "/srv/app/config/local.json"
+    assert counts == Counter({"anthropic_key": 1})
+    assert row["messages"][0]["tool_calls"][0]["function"]["arguments"] == arguments  # input untouched
+
+
+def test_arguments_broken_by_redaction_are_redacted_decoded_and_reencoded():
+    # A pattern that eats the backslash of an escaped quote breaks the JSON string it sits in.
+    redactor = Redactor(extra_patterns={"internal_token": r'INTERNAL-[^"\s]+'})
+    arguments = orjson.dumps({"command": 'deploy --token "INTERNAL-' + rand(20) + '"'}).decode()
+    text, _ = redactor.redact(arguments)
+    with pytest.raises(orjson.JSONDecodeError):
+        orjson.loads(text)
+    counts = Counter()
+    out = redact_row({"function": {"arguments": arguments}}, redactor, counts)["function"]["arguments"]
+    assert orjson.loads(out) == {"command": 'deploy --token "[REDACTED:internal_token]"'}
+    assert counts == Counter({"internal_token": 1})
+
+
+def test_url_password_is_redacted_keeping_user_and_host(redactor):
+    for url in (f"postgres://app:{PASSWORD}@db.internal:5432/app", f"redis://:{PASSWORD}@cache:6379/0",
+                f"https://deploy:{PASSWORD}@git.example.com/acme/repo.git"):
+        out, counts = redactor.redact(f"DATABASE_URL={url} and more")
+        assert PASSWORD not in out
+        assert counts == Counter({"url_password": 1})
+        scheme, rest = url.split("://")
+        user, host = rest.split(":" + PASSWORD + "@")
+        assert f"{scheme}://{user}:[REDACTED:url_password]@{host} and more" in out
+    plain = "see https://example.com:8443/path?q=1 and git@github.com:acme/repo.git and ${DB_URL}"
+    assert redactor.redact(plain) == (plain, Counter())
+    templated = "postgres://app:${DB_PASSWORD}@db:5432/app"
+    assert redactor.redact(templated)[0] == templated
+
+
+def test_private_key_block_is_redacted_whole(redactor):
+    for block in PRIVATE_KEYS:
+        body = block.splitlines()[1]
+        text = f"$ cat id_rsa\n{block}\n$ ls"
+        out, counts = redactor.redact(text)
+        assert out == "$ cat id_rsa\n[REDACTED:private_key]\n$ ls"
+        assert counts == Counter({"private_key": 1})
+        escaped = json.dumps({"stdout": text})  # the same block with \n escapes
+        out, _ = redactor.redact(escaped)
+        assert body not in out and "END" not in out and "BEGIN" not in out
+        cut = redactor.redact(block[: len(block) // 2])[0]  # a block whose END was clipped
+        assert cut == "[REDACTED:private_key]"
+
+
+@pytest.mark.parametrize("template", [
+    "DB_PASSWORD={v}",
+    "export GITHUB_TOKEN={v}",
+    "  export ANTHROPIC_API_KEY='{v}'",
+    "api_key: {v}",
+    "client_secret:   {v}  # prod",
+    '{{"apiKey": "{v}", "region": "eu"}}',
+    '{{"auth_token":"{v}"}}',
+    "{{'password': '{v}'}}",
+    '{{\\"db_password\\": \\"{v}\\"}}',
+    '{{\\\\\\"secret\\\\\\": \\\\\\"{v}\\\\\\"}}',
+    "curl -H 'Authorization: Bearer {v}' https://api.example.com",
+    "mysql --password={v} -h db",
+    "SERVICE_CREDENTIALS={v}",
+    "passwd = {v}",
+])
+def test_assignment_values_are_redacted_in_every_form(redactor, template):
+    value = rand(24)
+    text = template.format(v=value)
+    out, counts = redactor.redact(text)
+    assert value not in out
+    assert out == text.replace(value, REDACTED.format(kind=GENERIC))
+    assert counts == Counter({GENERIC: 1})
+
+
+def test_env_file_with_escaped_newlines_keeps_the_escapes(redactor):
+    key, password = PROVIDER["anthropic_key"], rand(20)
+    env = r"# local\nAPP_ENV=dev\nANTHROPIC_API_KEY=" + key + r"\nDB_PASSWORD=" + password + r"\nLOG_LEVEL=debug\n"
+    out, counts = redactor.redact(env)
+    assert out == (r"# local\nAPP_ENV=dev\nANTHROPIC_API_KEY=[REDACTED:anthropic_key]\nDB_PASSWORD="
+                   r"[REDACTED:generic_secret]\nLOG_LEVEL=debug\n")
+    assert counts == Counter({"anthropic_key": 1, GENERIC: 1})
+    # A key alone on a line right after an escape is still found.
+    assert redactor.redact(r"keys:\n" + key + r"\n")[0] == r"keys:\n[REDACTED:anthropic_key]\n"
+
+
+@pytest.mark.parametrize("text", [
+    "ANTHROPIC_API_KEY=${ANTHROPIC_API_KEY}",
+    "export GITHUB_TOKEN=$GITHUB_TOKEN",
+    "export TOKEN=$(gh auth token)",
+    "password: <your-password>",
+    '{"api_key": "***"}',
+    "SECRET_KEY=xxx",
+    "API_KEY=sk-ant-xxxxxxxx",
+    "auth: true",
+    "token: null",
+    "api_key: None",
+    "PASSWORD=short",
+    'api_key = "[REDACTED:anthropic_key]"',
+    'token: "{{ secrets.GH_TOKEN }}"',
+    "api_key = os.environ['ANTHROPIC_API_KEY']",
+    "client = Anthropic(api_key=settings.anthropic_key)",
+    "token = get_token(session)",
+    "const apiKey = process.env.API_KEY;",
+    "SSH_KEY_PATH=~/.ssh/id_ed25519",
+    "AUTH_URL=https://auth.example.com/login",
+    "max_tokens: 100000",
+])
+def test_placeholders_references_and_code_are_not_redacted(redactor, text):
+    assert redactor.redact(text) == (text, Counter())
+    assert redactor.findings(text) == []
+
+
+ORDINARY = """\
+Fixed the flaky test in 3f2a1b4c5d6e7f8091a2b3c4d5e6f708192a3b4c (merged as a1b2c3d).
+Session 4c8f7ceb-b660-4508-85b0-b4c6f2d3dba0 lives in /home/gt/gt/web-app/polecats/ace/src/auth/token_store.py.
+
+$ gt hook
+wa-4k2x: Rotate the session tokens (P1)
+$ bd close wa-4k2x --reason "done"
+$ gt done
+
+```python
+def refresh(self, token: str) -> Token:
+    key = self._cache_key(token)
+    tokenizer = AutoTokenizer.from_pretrained("Qwen/Qwen2.5-7B-Instruct")
+    headers = {"Authorization": f"Bearer {token}", "X-Request-Id": str(uuid.uuid4())}
+    if self.keys[key].expired:
+        return self.auth_service.renew(token, max_tokens=4096)
+```
+---
+author: Sam Okafor <sam@example.com>
+keywords: [auth, tokens, secrets]
+| task-management-service-api | risk-assessment | sk-learn |
+Base64 of a PNG starts with iVBORw0KGgo and git objects live in .git/objects/3f/2a1b4c.
+"""
+
+
+def test_ordinary_text_is_untouched(redactor):
+    assert redactor.findings(ORDINARY) == []
+    assert redactor.redact(ORDINARY) == (ORDINARY, Counter())
+    escaped = json.dumps({"content": ORDINARY})
+    assert redactor.redact(escaped) == (escaped, Counter())
+
+
+def test_sample_sessions_hold_no_secrets_but_the_planted_ones(redactor):
+    planted = [entry["value"] for entry in json.loads(PLANTED_SECRETS.read_text())]
+    for path in sorted(SESSIONS_DIR.rglob("*.jsonl")):
+        for line in path.read_text().splitlines():  # raw JSONL: every string JSON-escaped
+            spans = [(m.start(), m.end()) for v in planted for m in re.finditer(re.escape(v), line)]
+            for f in redactor.findings(line):
+                assert any(s <= f.start < e for s, e in spans), f"{path.name}: {f.kind} at {f.start} is not planted"
+
+
+def test_planted_sample_secrets_are_found_and_removed(redactor):
+    entries = json.loads(PLANTED_SECRETS.read_text())
+    assert entries
+    for entry in entries:
+        value = entry["value"]
+        assert redactor.findings(value), entry["kind"]
+        assert value not in redactor.redact(value)[0]
+        text = (SESSIONS_DIR / entry["file"]).read_text()
+        assert value in text
+        out, counts = redactor.redact(text)
+        assert value not in out and counts
+
+
+def every_kind_text() -> str:
+    parts = [f"{k}: {v}" for k, v in PROVIDER.items()]
+    parts += [f"aws_secret_access_key={AWS_SECRET}", PRIVATE_KEYS[0], f"postgres://app:{PASSWORD}@db/app",
+              f"DB_PASSWORD={rand(20)}", *PLUGIN_ONLY.values()]
+    return "\n".join(parts)
+
+
+def test_redaction_is_idempotent(redactor):
+    for text in (every_kind_text(), json.dumps({"content": every_kind_text()}), ORDINARY):
+        once, counts = redactor.redact(text)
+        twice, again = redactor.redact(once)
+        assert twice == once
+        assert again == Counter()
+        assert redactor.findings(once) == []
+    assert redactor.redact(every_kind_text())[1][GENERIC] == 1
+
+
+def every_kind_row() -> dict:
+    text = every_kind_text()
+    arguments = orjson.dumps({"file_path": "/srv/.env", "content": text, "env": {"DB_PASSWORD": rand(18)}}).decode()
+    return {"messages": [
+        {"role": "system", "content": "You are a polecat."},
+        {"role": "user", "content": text},
+        {"role": "assistant", "content": "", "tool_calls": [
+            {"id": "t1", "type": "function", "function": {"name": "Write", "arguments": arguments}}]},
+        {"role": "tool", "tool_call_id": "t1", "content": json.dumps({"stdout": text})},
+    ]}
+
+
+def test_scan_row_finds_nothing_after_redact_row(redactor):
+    row = every_kind_row()
+    before = scan_row(row, redactor)
+    assert set(before) >= set(PROVIDER) | {"aws_secret_key", "private_key", "url_password", GENERIC}
+    counts = Counter()
+    clean = redact_row(row, redactor, counts)
+    assert scan_row(clean, redactor) == Counter()
+    assert counts == before
+    assert orjson.loads(clean["messages"][2]["tool_calls"][0]["function"]["arguments"])["file_path"] == "/srv/.env"
+    assert clean["messages"][0] == row["messages"][0]
+
+
+def test_scan_row_finds_a_planted_secret(redactor):
+    clean = redact_row(every_kind_row(), redactor, Counter())
+    clean["messages"][3]["content"] += " then " + PROVIDER["github_token"]
+    assert scan_row(clean, redactor) == Counter({"github_token": 1})
+    clean["messages"].append({"role": "user", "content": "ok", "metadata": {"api_key": rand(30)}})
+    assert scan_row(clean, redactor)[GENERIC] == 1
+
+
+def test_findings_and_counts_hold_kinds_and_offsets_only(redactor):
+    text = every_kind_text()
+    findings = redactor.findings(text)
+    assert findings and all(type(f) is Finding for f in findings)
+    assert all(set(vars(f)) == {"kind", "start", "end"} for f in findings)
+    shown = repr(findings) + repr(redactor.redact(text)[1])
+    for secret in [*PROVIDER.values(), AWS_SECRET, PASSWORD]:
+        assert secret not in shown
+    assert [text[f.start:f.end] for f in findings if f.kind == "github_token"] == [PROVIDER["github_token"]]
+
+
+def test_extra_patterns_are_redacted():
+    redactor = Redactor(extra_patterns={"internal_id": r"corp-id:(?P<secret>[0-9]{6,})"})
+    out, counts = redactor.redact("user corp-id:12345678 logged in")
+    assert out == "user corp-id:[REDACTED:internal_id] logged in"
+    assert counts == Counter({"internal_id": 1})
+
+
+def test_non_ascii_text_keeps_its_offsets(redactor):
+    key = PROVIDER["github_token"]
+    text = f"✓ déployé → token {key} 🚀 ok"
+    (finding,) = redactor.findings(text)
+    assert text[finding.start:finding.end] == key
+    assert redactor.redact(text)[0] == "✓ déployé → token [REDACTED:github_token] 🚀 ok"
