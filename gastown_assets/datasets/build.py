@@ -119,11 +119,12 @@ def session_rows(line: bytes, spec: BuildSpec, count: CountTokens, redactor: Red
 def build(lines: Iterable[bytes], spec: BuildSpec, count: CountTokens, out_dir: Path) -> DatasetBuild:
     result = DatasetBuild(DatasetFile(str(out_dir / "train.jsonl")), DatasetFile(str(out_dir / "val.jsonl")))
     redactor, deduper = Redactor(), Deduper(threshold=spec.dedup_threshold)
+    spec_digest = spec.digest.encode()
     cache = RowCache(out_dir / f".rows-{spec.digest}.cache")
     with cache.writer() as cached, atomic_open(out_dir / "train.jsonl") as tf, atomic_open(out_dir / "val.jsonl") as vf:
         train, val = _Writer(tf, result.train), _Writer(vf, result.val)
         for line in lines:
-            key = hashlib.blake2b(line + spec.digest.encode(), digest_size=16).hexdigest()
+            key = hashlib.blake2b(line + spec_digest, digest_size=16).hexdigest()
             rows = cache.get(key) or session_rows(line, spec, count, redactor, deduper)
             cached.put(key, rows)
             result.dropped.update(rows.dropped)

@@ -17,7 +17,7 @@ CountTokens = Callable[[list[list[dict]]], list[int]]
 # it some templates (Qwen2.5) would insert their default system prompt.
 _EMPTY_SYSTEM = {"role": "system", "content": ""}
 # Costs add up exactly for ChatML-like templates; rows this close to the budget are recounted.
-RECOUNT_MARGIN = 32
+RECOUNT_MARGIN = 8
 
 
 def units(messages: list[dict]) -> list[list[dict]]:

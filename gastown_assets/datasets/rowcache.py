@@ -42,6 +42,7 @@ class RowCache:
         self.path = path
         self.index: dict[str, tuple[int, int]] = {}  # key -> (offset of header, row count)
         self.hits = self.misses = 0
+        self._file = None
         if path.is_file():
             self._scan()
 
@@ -59,7 +60,11 @@ class RowCache:
                 self.index[meta["k"]] = (offset, n)
                 offset += len(header)
                 for _ in range(n):
-                    offset += len(f.readline())
+                    line = f.readline()
+                    if not line.endswith(b"\n"):  # cut short: the cache is not fsynced
+                        self.index.clear()
+                        return
+                    offset += len(line)
 
     def get(self, key: str) -> SessionRows | None:
         where = self.index.get(key)
@@ -67,18 +72,20 @@ class RowCache:
             self.misses += 1
             return None
         self.hits += 1
-        with self.path.open("rb") as f:
-            f.seek(where[0])
-            meta = orjson.loads(f.readline())
-            lines = [f.readline() for _ in range(where[1])]
+        f = self._file = self._file or self.path.open("rb")
+        f.seek(where[0])
+        meta = orjson.loads(f.readline())
+        lines = [f.readline() for _ in range(where[1])]
         return SessionRows(meta["session_id"], lines, meta["tokens"], [bytes.fromhex(s) for s in meta["sig"]],
                            Counter(meta["dropped"]), Counter(meta["redacted"]))
 
     @contextmanager
     def writer(self) -> Iterator["_Writer"]:
         """The next cache generation; replaces this one when the build finishes."""
-        with atomic_open(self.path.with_name(self.path.name + ".next")) as out:
+        with atomic_open(self.path.with_name(self.path.name + ".next"), durable=False) as out:
             yield _Writer(out)
+        if self._file:
+            self._file.close()
         self.path.with_name(self.path.name + ".next").replace(self.path)
 
 

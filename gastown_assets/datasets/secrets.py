@@ -162,17 +162,22 @@ def _on_keyword(found: str) -> Handler:
 
     def handle(b: bytes, low: bytes, i: int, out: list, fired: set) -> None:
         m = assignment.match(b, i)
-        if m is not None and not _namespaced(low, i):
+        name_at = _name_start(low, i) if m is not None else 0
+        # Not when the name is a segment of a URN or path (`urn:...:oauth:token-type:saml2`).
+        if m is not None and not (name_at > 0 and low[name_at - 1] in b":/"):
             variant = m.lastgroup
             start, end = m.span(variant)
             if variant == "u":
                 end = _trim_unquoted(b, start, end)
             value = b[start:end].decode("utf-8", "surrogatepass")
             spaced = b[start - 1] in b" \t"
-            name = _name(low, i)
-            if spaced and variant == "u" and _PROSE_AFTER.match(b, end):
+            name = _NAME_RUN.match(low, name_at).group()
+            # After `Bearer `/`Basic `, the value is a credential, whatever it looks like.
+            schemed = _SCHEME_BEFORE.search(b, max(0, start - 12), start) is not None
+            if spaced and variant == "u" and not schemed and _PROSE_AFTER.match(b, end):
                 pass  # `:param password: database password.` is prose
-            elif _plausible(value, variant, spaced, b"pass" in name or b"pwd" in name, name.decode("latin-1")):
+            elif _plausible(value, variant, spaced, schemed or b"pass" in name or b"pwd" in name,
+                            name.decode("latin-1")):
                 out.append((start, end, GENERIC))
         if found in _PLUGIN_WORDS:
             if _IBM_IAM_HINT.match(low, i):
@@ -296,7 +301,7 @@ _PLACEHOLDER = re.compile(
     r"""(?i:true|false|null|none|nil|undefined|redacted|required|optional|changeme|string|secret|password)
       | (?i:your|my)[_\-].*                    # your_api_key_here
       | .{0,16}?(?:x{3,}|X{3,}|\*{3,}|\.{3,}|…).{0,6}   # sk-ant-xxxx, sk-..., ghp_****
-      | [+-]?[0-9][0-9_.,eE+\-]*               # numbers: max_tokens=100000
+      | [+-]?[0-9][0-9_,]*(?:\.[0-9]+)?(?:[eE][+-]?[0-9]{1,3})?   # numbers: max_tokens=100000, 1e-5
       | .*(?:EXAMPLE|(?i:example)).*           # AWS docs' AKIAIOSFODNN7EXAMPLE, example-token
     """,
     re.VERBOSE,
@@ -305,16 +310,24 @@ _URL_PLACEHOLDER = re.compile(r"(?i:pass|passwd|password|pwd|secret|changeme)") 
 _CALL = re.compile(r"([A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*)[(\[]")  # get(..., os.environ[...
 _DOTTED = re.compile(r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+")  # a.b.c
 _BASE64ISH = re.compile(r"[A-Za-z0-9+/=_\-.]+")
-_WORDY = re.compile(r"[A-Za-z_$]+[0-9]*(?:[A-Z][A-Za-z]*)*")
+_SYMBOL = re.compile(r"[!@#$%^&*~]")  # as in passwords; not / + = ? . of paths, base64 and code
+_ACRONYM_WORDS = re.compile(r"[A-Za-z][a-z]*[A-Z]*[0-9]*(?:[A-Z][a-z]+)+")  # MLDSA44PrivateKey, sha256Digest
 _VOWELS = re.compile(r"[aeiouyAEIOUY]")
-_URI = re.compile(r"(?:arn|urn|tag|mailto|data|file):|[a-z][a-z0-9+.\-]*:[^:\s]*:")  # arn:aws:kms:..., tag:yaml.org,2002:str
-_KEYWORD_WORD = re.compile(r"(?i:[a-z][a-z0-9_\-]*(?:key|token|secret|passw|pwd|auth|credential)[a-z0-9_\-]*)|(?i:(?:key|token|secret|passw|pwd|auth|credential)[a-z0-9_\-]*)")
+# arn:aws:kms:..., urn:ietf:..., tag:yaml.org,2002:str
+_URI = re.compile(r"(?:arn|urn|tag|mailto|data|file):|[a-z][a-z0-9+.\-]*:[^:\s]*:")
+_KEYWORDS_ANY_CASE = "|".join(f"{w}|{w.capitalize()}|{w.upper()}"
+                               for w in ("key", "token", "secret", "passw", "pwd", "auth", "credential"))
+_KEYWORD_WORD = re.compile(rf"[A-Za-z_\-]*(?:{_KEYWORDS_ANY_CASE})[A-Za-z_\-]*[0-9]*")  # access_token, PASSWORDLESS
 _TYPE_EXPR = re.compile(r"[A-Za-z_][\w.]*[\[(].*[\])]")  # list[Rule], dict(str, str)
 _NOT_ALNUM = re.compile(r"[^a-z0-9]")
 _PROSE_AFTER = re.compile(rb" +[A-Za-z]")
-_OPERATOR = re.compile(r"[=!]=|&&|\|\|")
+_SCHEME_BEFORE = _rx(_SCHEME[3:-2] + r"\Z")  # `Bearer ` right before the value
+# An expression (a==b, e[n].key===r, x&&y, this.origin===), not a password that holds `!=`.
+_OPERATOR = re.compile(r"[\w.$\[\]()]+(?:(?:[=!]==?|&&|\|\|)[\w.$\[\]()!]+)+|[\w.$\[\]()]+[=!]==")
+_MIXED = re.compile(r"(?=.*[0-9])(?=.*[a-z])(?=.*[A-Z])[A-Za-z0-9+=_\-]+")  # digits and both cases
 _SNAKE = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+")  # past_key_values, VAULT_SECRET
-_CAMEL_WORDS = re.compile(r"[A-Za-z][A-Za-z0-9]*")  # nextToken, CredentialDetails, PKCS7PrivateKeyTypes
+_CAMEL = re.compile(r"(?:[a-z]+|[A-Z]+(?=[A-Z][a-z])|[A-Z][a-z]+)(?:[A-Z]+(?=[A-Z][a-z]|$)|[A-Z][a-z]+)*")
+_CAMEL_WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
 _LOWER_UPPER = re.compile(r"[a-z][A-Z]")
 _PATH = re.compile(r"(?:~|\.{1,2})?/[\w.@~+/\-]*")
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://")
@@ -322,33 +335,48 @@ _PROSE = re.compile(r"[A-Za-z][A-Za-z,.'!?\-]*(?: [A-Za-z,.'!?\-]+)+")
 _DIGIT = re.compile(r"[0-9]")
 _LETTER = re.compile(r"[A-Za-z]")
 _NAME_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
+_NAME_RUN = re.compile(rb"[A-Za-z0-9_.\-]{0,160}")
 
 
-def _identifier(value: str) -> bool:
-    """A name from code, not a random string: snake_case or UPPER_SNAKE, or camelCase words
-    (few lower-to-upper steps and English-like vowels: `isMultiRegionKeyPool`, not `aBcDeFgH`)."""
+def _identifier(value: str, camel: bool = True) -> bool:
+    """A name from code, not a random string: snake_case or UPPER_SNAKE; with `camel`, also
+    camelCase or PascalCase words without digits whose words have vowels (`isMultiRegionKeyPool`,
+    `nextToken`; random letters rarely fit). People pick camel-case passwords: not for those."""
     value = value.strip("_$")
     if _SNAKE.fullmatch(value):
         return value.islower() or value.isupper()  # random base64url with `_` mixes case
-    if _CAMEL_WORDS.fullmatch(value):  # the digits of PKCS7PrivateKeyTypes count as neither
-        steps = len(_LOWER_UPPER.findall(value))
-        return 0 < steps <= len(value) / 4 and len(_VOWELS.findall(value)) >= len(value) / 4
-    return False
+    if not camel or not _CAMEL.fullmatch(value):
+        return False
+    words = _CAMEL_WORD.findall(value)
+    return len(words) >= 2 and sum(1 for w in words if _VOWELS.search(w)) >= 0.75 * len(words)
 
 
 def _dotted(value: str) -> bool:
-    """A property path: self.token, process.env.API_KEY, R6e.eventDataKeys, mldsa.MLDSA44PrivateKey."""
-    if not _DOTTED.fullmatch(value):
-        return False
-    last = value.rsplit(".", 1)[1]
-    return last.isalpha() or _identifier(last) or bool(_WORDY.fullmatch(last))
+    """A property path: self.token, process.env.API_KEY, R6e.eventDataKeys, mldsa.MLDSA44PrivateKey;
+    not `sfVVNGibOoehBqCZkI.s6X`: every segment must read as a name."""
+    return bool(_DOTTED.fullmatch(value)) and all(_code_segment(seg) for seg in value.split("."))
+
+
+def _code_segment(seg: str) -> bool:
+    word = seg.strip("_$")
+    return (len(seg) <= 3 or word.islower() or word.isupper() or word.istitle() or _identifier(seg)
+            or bool(_ACRONYM_WORDS.fullmatch(word)))
 
 
 def _randomish(value: str) -> bool:
-    """Looks generated (keys and tokens are): letters and digits, or long mixed-case base64."""
-    if _DIGIT.search(value) and _LETTER.search(value):
+    """Looks generated (keys and tokens are): letters with digits or symbols, or long mixed-case base64."""
+    if _LETTER.search(value) and (_DIGIT.search(value) or _SYMBOL.search(value)):
         return True
     return len(value) >= 16 and bool(_BASE64ISH.fullmatch(value)) and not (value.islower() or value.isupper())
+
+
+def _path(value: str) -> bool:
+    """/srv/app/.env, ~/.ssh/id_rsa, ./config: not a base64 value that happens to start with `/`."""
+    return bool(_PATH.fullmatch(value)) and not any(_random_segment(seg) for seg in value.split("/"))
+
+
+def _random_segment(seg: str) -> bool:
+    return len(seg) >= 8 and _MIXED.fullmatch(seg) is not None and not _code_segment(seg)
 
 
 def _plausible(value: str, variant: str, spaced: bool = False, words: bool = False, name: str = "") -> bool:
@@ -361,21 +389,22 @@ def _plausible(value: str, variant: str, spaced: bool = False, words: bool = Fal
         return False
     if name and _NOT_ALNUM.sub("", value.lower()) in _NOT_ALNUM.sub("", name.lower()):
         return False
-    if _URL.match(value) or _PATH.fullmatch(value) or _URI.match(value):
+    if _URL.match(value) or _path(value) or _URI.match(value):
         return False  # a URL's password and query tokens are found on their own; arn:aws:..., urn:...
-    if _identifier(value) or _dotted(value):
+    # Passwords may be camel-case words, but not after `password: ` or `password = ` in code.
+    if _identifier(value, camel=not words or (variant == "u" and spaced)) or _dotted(value):
         return False  # past_key_values=past_key_values, "input_token": "nextToken", self.token
     if _KEYWORD_WORD.fullmatch(value):
         return False  # token_type = "access_token", PASSWORDLESS: names, not values
-    if value[0] in "([{)]},;=:!":
-        return False  # :param str retry_token: (optional), key===r, "?api_key="], ...
+    if value[0] in (")]},;" if variant != "u" else "([{)]},;=:"):
+        return False  # :param str retry_token: (optional), key===r; a quote that closed a string: "?api_key="], ...
     if variant != "u":
         if " " in value and (not words or _PROSE.fullmatch(value)):
             return False  # "authentication": "required for all calls"; keys and tokens have no spaces
         if _TYPE_EXPR.fullmatch(value):
             return False
     else:
-        if _OPERATOR.search(value):
+        if _OPERATOR.fullmatch(value):
             return False  # a==b, !x
         call = _CALL.match(value)
         if call and (spaced or value[-1] in "([)]" or not call.group(1).isalpha()
@@ -385,26 +414,17 @@ def _plausible(value: str, variant: str, spaced: bool = False, words: bool = Fal
 
 
 def _name_start(low: bytes, i: int) -> int:
+    """Where the name holding the keyword at `i` starts."""
     start = i
     while start > 0 and low[start - 1] in _NAME_BYTES and i - start < 80:
         start -= 1
     return start
 
 
-def _namespaced(low: bytes, i: int) -> bool:
-    """The name holding the keyword at `i` is a segment of a URN or path (`urn:...:oauth:token-type`)."""
-    start = _name_start(low, i)
-    return start > 0 and low[start - 1] in b":/"
-
-
-def _name(low: bytes, i: int) -> bytes:
-    """The whole name holding the keyword at `i` (lowered)."""
-    name = low[_name_start(low, i):i + 90]
-    return name[:next((k for k, c in enumerate(name) if c not in _NAME_BYTES), len(name))]
-
-
 def _trim_unquoted(b: bytes, start: int, end: int) -> int:
     """Cut at the first closing bracket that the value did not open: f(token=abc123) keeps its `)`."""
+    if b.find(b")", start, end) < 0 and b.find(b"]", start, end) < 0:
+        return end
     depth = 0
     for k in range(start, end):
         c = b[k]
@@ -417,8 +437,6 @@ def _trim_unquoted(b: bytes, start: int, end: int) -> int:
     return end
 
 
-# --------------------------------------------------------------------------------------------
-# detect-secrets plugins and their hints
 # --------------------------------------------------------------------------------------------
 # detect-secrets plugins
 # --------------------------------------------------------------------------------------------
@@ -545,13 +563,12 @@ def _plugin_spans(plugin: _Plugin, text: str) -> Iterable[Span]:
                 end -= 1
             if start >= end or (plugin.needs_digit and not _DIGIT.search(text, start, end)):
                 continue
-            if kind == "url_password" and (_REFERENCE.fullmatch(text, start, end) or _URL_PLACEHOLDER.fullmatch(text, start, end)):
+            if kind == "url_password" and (_REFERENCE.fullmatch(text, start, end)
+                                           or _URL_PLACEHOLDER.fullmatch(text, start, end)):
                 continue
             if kind == "private_key" and not _KEY_BASE64.search(text, start, end):
                 continue  # a template such as "-----BEGIN EC PRIVATE KEY-----\n<key bytes>\n..."
             yield start, end, kind
-
-
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,16 +1,18 @@
 """Parse each transcript file once: a cache of its sessions, keyed by size, mtime and content.
 
-For every source file the cache holds a body (one JSON line per parsed Session) and an index
-(the file's size, mtime_ns, sha256, parse stats, and per session its id, cwd, kind, parent and
-byte span in the body). A rerun stats every file, re-parses only new or changed ones, tags
-roles from the index alone, and copies the chosen sessions' lines without decoding them.
+For every source file the cache holds a body (one JSON line per parsed Session) and an entry in
+one manifest (the file's size, mtime_ns, sha256, parse stats, and per session its id, cwd, kind,
+parent and byte span in the body). A rerun stats every file, re-parses only new or changed
+ones, tags roles from the manifest alone, and copies the chosen sessions' lines without
+decoding them. Role runs at once may each rewrite the manifest; one that loses the race only
+costs a re-parse later, never a wrong answer (bodies are named by content hash).
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import orjson
@@ -22,7 +24,7 @@ from .reader import read_sessions
 from .stats import ParseStats
 from .store import session_line
 
-FORMAT = 3  # bump when the parser's output changes, so old entries are re-parsed
+FORMAT = 4  # bump when the parser's output changes, so old entries are re-parsed
 
 
 @dataclass(frozen=True)
@@ -50,7 +52,7 @@ class CacheEntry:
     @classmethod
     def from_json(cls, data: dict) -> "CacheEntry":
         sessions = tuple(CachedSession(**s) for s in data["sessions"])
-        return cls(**{k: v for k, v in data.items() if k not in ("sessions", "format")}, sessions=sessions)
+        return cls(**{k: v for k, v in data.items() if k != "sessions"}, sessions=sessions)
 
 
 def file_sha256(path: Path) -> str:
@@ -59,29 +61,52 @@ def file_sha256(path: Path) -> str:
 
 
 class ParseCache:
+    MANIFEST = "manifest.json"
+
     def __init__(self, cache_dir: Path):
         self.dir = cache_dir
         self.parsed = 0  # files parsed this run (the rest came from the cache)
         self.reused = 0
+        self._entries = self._load_manifest()
+        self._changed = False
 
-    def _index_path(self, source: Path) -> Path:
-        return self.dir / f"{hashlib.sha1(str(source).encode()).hexdigest()[:20]}.idx.json"
+    def _load_manifest(self) -> dict[str, CacheEntry]:
+        try:
+            data = orjson.loads((self.dir / self.MANIFEST).read_bytes())
+        except (OSError, orjson.JSONDecodeError):
+            return {}
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            return {}
+        return {e["source"]: CacheEntry.from_json(e) for e in data["entries"]}
+
+    def save(self) -> None:
+        """Write the manifest if this run parsed anything."""
+        if self._changed:
+            with atomic_open(self.dir / self.MANIFEST, durable=False) as out:
+                out.write(orjson.dumps({"format": FORMAT, "entries": list(self._entries.values())}))
+            self._changed = False
 
     def entry(self, f: SessionFile) -> CacheEntry:
         """The file's cache entry, parsing it first when new or changed."""
-        index_path = self._index_path(f.path)
-        old = self._load(index_path)
+        old = self._entries.get(str(f.path))
         if old and not self._body_intact(old):
             old = None
         if old and (old.size, old.mtime_ns) == (f.size, f.mtime_ns):
             self.reused += 1
             return old
         sha = file_sha256(f.path)
-        if old and old.sha256 == sha:
-            self.reused += 1  # touched, not changed
+        if old and old.sha256 == sha:  # touched, not changed: remember the new mtime
+            self.reused += 1
+            self._entries[old.source] = replace(old, mtime_ns=f.mtime_ns)
+            self._changed = True
             return old
         self.parsed += 1
-        return self._parse(f, sha, index_path, old)
+        entry = self._parse(f, sha)
+        if old and old.body != entry.body:
+            (self.dir / old.body).unlink(missing_ok=True)
+        self._entries[entry.source] = entry
+        self._changed = True
+        return entry
 
     def _body_intact(self, entry: CacheEntry) -> bool:
         try:
@@ -89,18 +114,9 @@ class ParseCache:
         except OSError:
             return False
 
-    def _load(self, index_path: Path) -> CacheEntry | None:
-        try:
-            data = orjson.loads(index_path.read_bytes())
-        except (OSError, orjson.JSONDecodeError):
-            return None
-        if data.get("format") != FORMAT:
-            return None
-        return CacheEntry.from_json(data)
-
-    def _parse(self, f: SessionFile, sha: str, index_path: Path, old: CacheEntry | None) -> CacheEntry:
+    def _parse(self, f: SessionFile, sha: str) -> CacheEntry:
         stats = ParseStats()
-        body_name = index_path.name.replace(".idx.json", f".{sha[:16]}.jsonl")
+        body_name = f"{hashlib.sha1(str(f.path).encode()).hexdigest()[:20]}.{sha[:16]}.jsonl"
         spans, offset = [], 0
         with atomic_open(self.dir / body_name, durable=False) as out:
             for s in read_sessions(f.path, stats):
@@ -109,12 +125,7 @@ class ParseCache:
                 spans.append(CachedSession(s.session_id, s.cwd, s.kind, s.parent_session_id,
                                            len(s.turns), offset, len(line)))
                 offset += len(line)
-        entry = CacheEntry(str(f.path), f.size, f.mtime_ns, sha, body_name, offset, stats.as_dict(), tuple(spans))
-        with atomic_open(index_path, durable=False) as out:
-            out.write(orjson.dumps({"format": FORMAT, **asdict(entry)}))
-        if old and old.body != body_name:
-            (self.dir / old.body).unlink(missing_ok=True)
-        return entry
+        return CacheEntry(str(f.path), f.size, f.mtime_ns, sha, body_name, offset, stats.as_dict(), tuple(spans))
 
     def session_lines(self, entry: CacheEntry, wanted: list[CachedSession]) -> Iterator[bytes]:
         """The stored JSON lines of `wanted` sessions, read by offset, not decoded."""

@@ -82,4 +82,5 @@ def collect_role(
 ) -> RoleStore:
     """Write the role's sessions (from the parse cache) to `path`, atomically."""
     count, digest = write_session_lines(path, role_session_lines(files, role, rules, cache, tally))
+    cache.save()
     return RoleStore(str(path), count, digest)

@@ -213,6 +213,16 @@ def test_assignment_values_are_redacted_in_every_form(redactor, template):
     assert counts == Counter({GENERIC: 1})
 
 
+def test_authorization_header_credentials_are_redacted_whatever_they_look_like(redactor):
+    basic = base64.b64encode(b"deploy:" + rand(12).encode()).decode()
+    for value in (basic, "dXNlcjpwYXNz", rand(40, B64URL)):
+        for text in (f"Authorization: Basic {value}", f'-H "Authorization: Bearer {value}"',
+                     f'{{"headers": {{"Authorization": "Token {value}"}}}}'):
+            out, counts = redactor.redact(text)
+            assert value not in out, text
+            assert counts == Counter({GENERIC: 1}), text
+
+
 def test_env_file_with_escaped_newlines_keeps_the_escapes(redactor):
     key, password = PROVIDER["anthropic_key"], rand(20)
     env = r"# local\nAPP_ENV=dev\nANTHROPIC_API_KEY=" + key + r"\nDB_PASSWORD=" + password + r"\nLOG_LEVEL=debug\n"
@@ -281,6 +291,50 @@ def test_ordinary_text_is_untouched(redactor):
     assert redactor.redact(ORDINARY) == (ORDINARY, Counter())
     escaped = json.dumps({"content": ORDINARY})
     assert redactor.redact(escaped) == (escaped, Counter())
+
+
+CODE = """\
+outputs = self.model(input_ids, past_key_values=past_key_values, use_cache=True)
+ids = processor.batch_decode(generated, skip_special_tokens=True)[0]
+paginator = {"input_token": "nextToken", "output_token": "NextToken", "limit_key": "MaxResults"}
+attribute_map = {'credential_details': 'credentialDetails', 'kms_key_id': 'kmsKeyId'}
+KEY_STATE_CREATING = "CREATING"
+AUTH_FACTOR_BYPASSCODE = "BYPASSCODE"
+token_type = "access_token"
+self.credentials = credentials
+key: mldsa.MLDSA44PrivateKey
+for (const key of Object.keys(eventDataKeys)) { if (e[n].key===r) return e[n].value }
+    :param password: database password.
+    :param hide_password: Defaults to True.
+KmsKeyARN: "arn:aws:kms:us-east-1:123456789012:key/abcd1234-12ab-34cd-56ef-123456123456"
+"urn:ietf:params:oauth:token-type:saml2"
+DATABASE_URL = "postgresql+psycopg2://user:pass@host/dbname"
+s3 = f"s3://{access_key}:{secret_key}@bucket/path"
+private_key: "-----BEGIN EC PRIVATE KEY-----\\n<key bytes>\\n-----END EC PRIVATE KEY-----\\n"
+password: StringSource,
+botocore = {"input_token": "Marker", "result_key": "findings", "more_results": "IsTruncated"}
+columns = [{ key: 'completed', label: 'Completed' }, { key: 'archived', label: 'Archived' }]
+    :param str password: (optional)
+form_fields = {"password": "confirmPassword"}
+"""
+
+
+def test_code_that_only_names_secrets_is_untouched(redactor):
+    for line in CODE.splitlines():
+        assert redactor.findings(line) == [], line
+    assert redactor.redact(CODE) == (CODE, Counter())
+
+
+@pytest.mark.parametrize("alphabet", [ALNUM, B64URL, "0123456789abcdef", ALNUM + "+/", ALNUM + "!@#%^*-_+.?~"])
+def test_generated_values_under_secret_names_are_redacted(redactor, alphabet):
+    names = ["API_KEY", "auth_token", "client_secret", "DB_PASSWORD", "apiKey", "X-Api-Key", "credentials"]
+    forms = ["{n}={v}", '"{n}": "{v}"', "{n}: {v}", "export {n}='{v}'", '{{\\"{n}\\": \\"{v}\\"}}']
+    for i in range(60):
+        value = rand(RNG.randint(12, 48), alphabet)
+        text = RNG.choice(forms).format(n=RNG.choice(names), v=value)
+        out, counts = redactor.redact(text)
+        assert value not in out, text
+        assert sum(counts.values()) == 1, text  # generic_secret, or a detect-secrets kind (44 chars: IBM)
 
 
 def test_sample_sessions_hold_no_secrets_but_the_planted_ones(redactor):
@@ -352,6 +406,19 @@ def test_scan_row_finds_a_planted_secret(redactor):
     assert scan_row(clean, redactor) == Counter({"github_token": 1})
     clean["messages"].append({"role": "user", "content": "ok", "metadata": {"api_key": rand(30)}})
     assert scan_row(clean, redactor)[GENERIC] == 1
+
+
+def test_values_under_secret_named_keys_are_redacted_whole(redactor):
+    token, password = rand(32), "correct-horse-battery-staple"
+    row = {"messages": [{"role": "user", "content": "deploying", "metadata": {
+        "api_key": token, "db_password": password, "key": "completed", "author": "Sam Okafor"}}]}
+    counts = Counter()
+    out = redact_row(row, redactor, counts)
+    assert out["messages"][0]["metadata"] == {"api_key": "[REDACTED:generic_secret]", "db_password":
+                                              "[REDACTED:generic_secret]", "key": "completed", "author": "Sam Okafor"}
+    assert counts == Counter({GENERIC: 2})
+    assert scan_row(row, redactor) == Counter({GENERIC: 2})
+    assert scan_row(out, redactor) == Counter()
 
 
 def test_findings_and_counts_hold_kinds_and_offsets_only(redactor):
