@@ -172,12 +172,15 @@ def _on_keyword(found: str) -> Handler:
             value = b[start:end].decode("utf-8", "surrogatepass")
             spaced = b[start - 1] in b" \t"
             name = _NAME_RUN.match(low, name_at).group()
-            # After `Bearer `/`Basic `, the value is a credential, whatever it looks like.
-            schemed = _SCHEME_BEFORE.search(b, max(0, start - 12), start) is not None
-            if spaced and variant == "u" and not schemed and _PROSE_AFTER.match(b, end):
-                pass  # `:param password: database password.` is prose
-            elif _plausible(value, variant, spaced, schemed or b"pass" in name or b"pwd" in name,
-                            name.decode("latin-1")):
+            # `Authorization: Bearer <value>`: a credential, whatever it looks like.
+            schemed = b"auth" in name and _SCHEME_BEFORE.search(b, max(0, start - 12), start) is not None
+            if schemed:
+                secret = len(value) >= 8 and not (_REFERENCE.fullmatch(value) or _PLACEHOLDER.fullmatch(value))
+            elif spaced and variant == "u" and _PROSE_AFTER.match(b, end):
+                secret = False  # `:param password: database password.` is prose
+            else:
+                secret = _plausible(value, variant, spaced, b"pass" in name or b"pwd" in name, name.decode("latin-1"))
+            if secret:
                 out.append((start, end, GENERIC))
         if found in _PLUGIN_WORDS:
             if _IBM_IAM_HINT.match(low, i):
@@ -323,7 +326,8 @@ _NOT_ALNUM = re.compile(r"[^a-z0-9]")
 _PROSE_AFTER = re.compile(rb" +[A-Za-z]")
 _SCHEME_BEFORE = _rx(_SCHEME[3:-2] + r"\Z")  # `Bearer ` right before the value
 # An expression (a==b, e[n].key===r, x&&y, this.origin===), not a password that holds `!=`.
-_OPERATOR = re.compile(r"[\w.$\[\]()]+(?:(?:[=!]==?|&&|\|\|)[\w.$\[\]()!]+)+|[\w.$\[\]()]+[=!]==")
+_OPERATOR = re.compile(r"!*[\w.$\[\]()]+(?:(?:[=!]==?|&&|\|\|)!*[\w.$\[\]()]+)+|[\w.$\[\]()]+[=!]==")
+_NEGATION = re.compile(r"!+[A-Za-z_$][\w.$]*")
 _MIXED = re.compile(r"(?=.*[0-9])(?=.*[a-z])(?=.*[A-Z])[A-Za-z0-9+=_\-]+")  # digits and both cases
 _SNAKE = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+")  # past_key_values, VAULT_SECRET
 _CAMEL = re.compile(r"(?:[a-z]+|[A-Z]+(?=[A-Z][a-z])|[A-Z][a-z]+)(?:[A-Z]+(?=[A-Z][a-z]|$)|[A-Z][a-z]+)*")
@@ -358,8 +362,10 @@ def _dotted(value: str) -> bool:
 
 
 def _code_segment(seg: str) -> bool:
-    word = seg.strip("_$")
-    return (len(seg) <= 3 or word.islower() or word.isupper() or word.istitle() or _identifier(seg)
+    word = seg.strip("_$").rstrip("0123456789")
+    if "_" in word:  # id_aa_KP_keyPkgIdAndReceiptReq
+        return all(_code_segment(part) for part in word.split("_") if part)
+    return (len(word) <= 3 or word.islower() or word.isupper() or word.istitle() or _identifier(word)
             or bool(_ACRONYM_WORDS.fullmatch(word)))
 
 
@@ -385,10 +391,14 @@ def _plausible(value: str, variant: str, spaced: bool = False, words: bool = Fal
     `words`: the name says password (people choose words); other keys and tokens are generated,
     so their values must look random (`"result_key": "findings"`, `key: 'completed'` are not);
     `name`: the assignment's name (`AUTH_FACTOR_BYPASSCODE = "BYPASSCODE"` is an enum)."""
+    if variant == "u" and value.startswith("="):  # KEY==x9!secret, or code: e.key===r
+        return _plausible(value.lstrip("="), variant, spaced, words, name)
     if len(value) < 8 or _REFERENCE.fullmatch(value) or _PLACEHOLDER.fullmatch(value):
         return False
-    if name and _NOT_ALNUM.sub("", value.lower()) in _NOT_ALNUM.sub("", name.lower()):
-        return False
+    if name:  # KEY_STATE_CREATING = "CREATING"; id_ecPublicKey = rfc5480.id_ecPublicKey
+        plain_value, plain_name = _NOT_ALNUM.sub("", value.lower()), _NOT_ALNUM.sub("", name.lower())
+        if plain_value in plain_name or (len(plain_name) >= 6 and plain_name in plain_value):
+            return False
     if _URL.match(value) or _path(value) or _URI.match(value):
         return False  # a URL's password and query tokens are found on their own; arn:aws:..., urn:...
     # Passwords may be camel-case words, but not after `password: ` or `password = ` in code.
@@ -396,7 +406,7 @@ def _plausible(value: str, variant: str, spaced: bool = False, words: bool = Fal
         return False  # past_key_values=past_key_values, "input_token": "nextToken", self.token
     if _KEYWORD_WORD.fullmatch(value):
         return False  # token_type = "access_token", PASSWORDLESS: names, not values
-    if value[0] in (")]},;" if variant != "u" else "([{)]},;=:"):
+    if value[0] in (")]},;" if variant != "u" else "([{)]},;:"):
         return False  # :param str retry_token: (optional), key===r; a quote that closed a string: "?api_key="], ...
     if variant != "u":
         if " " in value and (not words or _PROSE.fullmatch(value)):
@@ -404,8 +414,8 @@ def _plausible(value: str, variant: str, spaced: bool = False, words: bool = Fal
         if _TYPE_EXPR.fullmatch(value):
             return False
     else:
-        if _OPERATOR.fullmatch(value):
-            return False  # a==b, !x
+        if _OPERATOR.fullmatch(value) or _NEGATION.fullmatch(value):
+            return False  # a==b, !!x.y
         call = _CALL.match(value)
         if call and (spaced or value[-1] in "([)]" or not call.group(1).isalpha()
                      or _LOWER_UPPER.search(call.group(1)) or call.group(1).islower()):

@@ -215,7 +215,7 @@ def test_assignment_values_are_redacted_in_every_form(redactor, template):
 
 def test_authorization_header_credentials_are_redacted_whatever_they_look_like(redactor):
     basic = base64.b64encode(b"deploy:" + rand(12).encode()).decode()
-    for value in (basic, "dXNlcjpwYXNz", rand(40, B64URL)):
+    for value in (basic, "dXNlcjpwYXNz", rand(40, B64URL), "local_dev_token_for_tests"):
         for text in (f"Authorization: Basic {value}", f'-H "Authorization: Bearer {value}"',
                      f'{{"headers": {{"Authorization": "Token {value}"}}}}'):
             out, counts = redactor.redact(text)

@@ -8,7 +8,7 @@ import pytest
 
 from gastown_assets.definitions import defs
 from gastown_assets.defs.resources import GastownConfig
-from gastown_assets.samples import SESSIONS_DIR
+from gastown_assets.samples import PLANTED_SECRETS, SESSIONS_DIR
 
 
 @pytest.fixture(scope="module")
@@ -64,3 +64,12 @@ def test_blocking_dataset_checks_ran_and_passed(polecat_run):
     result, _ = polecat_run
     evaluations = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
     assert evaluations == {"no_secrets_in_datasets": True, "no_session_in_both_splits": True}
+
+
+def test_no_planted_secret_reaches_run_logs_metadata_datasets_or_reports(polecat_run):
+    result, data = polecat_run
+    planted = [s["value"] for s in json.loads(PLANTED_SECRETS.read_text())]
+    seen = "\n".join(str(event) for event in result.all_events)
+    for path in [*data.glob("datasets/polecat/*.jsonl"), *data.glob("reports/polecat/*")]:
+        seen += path.read_text()
+    assert planted and not [value for value in planted if value in seen]

@@ -1,0 +1,44 @@
+"""A snapshot of the graph: asset keys, groups, partitions and checks other tools rely on."""
+
+import yaml
+
+from gastown_assets.definitions import defs
+from tests.support import REPO
+
+ROLES = ["crew", "deacon", "mayor", "polecat", "refinery", "witness"]
+
+
+def test_asset_graph_snapshot():
+    graph = defs.resolve_asset_graph()
+    groups = {key.to_user_string(): graph.get(key).group_name for key in graph.get_all_asset_keys()}
+    assert groups == {
+        "raw_transcripts": "transcripts", "train_dataset": "datasets", "val_dataset": "datasets",
+        "base_model": "training", "lora_adapter": "training", "eval_report": "evaluation",
+    }
+    for key in graph.get_all_asset_keys():
+        partitions = graph.get(key).partitions_def
+        if key.to_user_string() == "base_model":
+            assert partitions is None
+        else:
+            assert partitions.get_partition_keys() == ROLES
+
+
+def test_lineage_runs_transcripts_to_report():
+    graph = defs.resolve_asset_graph()
+    parents = {k.to_user_string(): sorted(p.to_user_string() for p in graph.get(k).parent_keys)
+               for k in graph.get_all_asset_keys()}
+    assert parents["train_dataset"] == ["base_model", "raw_transcripts"]
+    assert parents["lora_adapter"] == ["base_model", "train_dataset", "val_dataset"]
+    assert parents["eval_report"] == ["base_model", "lora_adapter", "val_dataset"]
+
+
+def test_blocking_dataset_checks_are_declared():
+    specs = {(s.asset_key.to_user_string(), s.name): s.blocking
+             for asset in defs.assets for s in asset.check_specs}
+    assert specs == {("train_dataset", "no_secrets_in_datasets"): True,
+                     ("val_dataset", "no_session_in_both_splits"): True}
+
+
+def test_workspace_loads_the_definitions_module():
+    workspace = yaml.safe_load((REPO / "workspace.yaml").read_text())
+    assert workspace["load_from"] == [{"python_module": {"module_name": "gastown_assets.definitions", "attribute": "defs"}}]
