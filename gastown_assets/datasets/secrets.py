@@ -28,6 +28,12 @@ checked by lookbehind; eleven such passes scan a text (as UTF-8 bytes). A match 
 secret, or hands the position to a function (an assignment's value, a URL's password), or is a
 HINT: a necessary condition for a detect-secrets plugin, whose denylist then runs on the text.
 
+Rows (`redact_row`, `scan_row`): every string of a row is scanned; a tool call's `arguments` JSON
+string is redacted as a string (and, should that break its JSON, decoded, redacted value by value
+and encoded again); a string stored under a secret-named key (`{"DB_PASSWORD": "..."}`) is judged
+as that assignment's value. Redacting twice gives the same text as once: `redact` rescans its
+output until nothing is found (at most 4 passes; a replacement can change a neighbour's context).
+
 Findings and counts carry kinds and offsets only, never a secret's value; nothing here logs.
 """
 
@@ -151,8 +157,8 @@ _SECRET_NAME = re.compile("|".join(_ci(word) + exclude for _, word, exclude in _
 # detect-secrets hints checked at a keyword (on the lowered text) or at a `://`.
 _IBM_IAM_HINT = _rx(rf"""(?:key|pwd|password|pass|token)["']?\]? *(?:=|:|:=|=>| +|::) *["']?{_T}{{44}}(?!{_T})""")
 _IBM_COS_HINT = _rx(r"secret[-_]?(?:access)?[-_]?key")
-_CLOUDANT_BEFORE = _rx(r"(?:cloudant|clou|cl)[-_]?(?:api)?\Z")
-_SOFTLAYER_BEFORE = _rx(r"(?:softlayer|sl)[-_]?(?:api)?\Z")
+_CLOUDANT_BEFORE = _rx(r"(?:cloudant|clou|cl)[-_]?(?:api[-_]?)?\Z")
+_SOFTLAYER_BEFORE = _rx(r"(?:softlayer|sl)[-_]?(?:api[-_]?)?\Z")
 _BASIC_AUTH_HINT = _rx(r"""://[^:/?#\[\]@!$&'()*+,;=\s]+:[^:/?#\[\]@!$&'()*+,;=\s]+@""")
 _PLUGIN_WORDS = frozenset({"key", "token", "pass", "pwd"})  # the assignment plugins' keywords
 
