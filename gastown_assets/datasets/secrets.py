@@ -91,7 +91,11 @@ _SEP = r"""(?:\\*["'])?[ \t]*(?::=|=>|=|:)[ \t]*"""
 # `Authorization: Bearer <token>`: the scheme is kept, the token redacted.
 _SCHEME = r"(?:(?:[Bb]earer|BEARER|[Bb]asic|[Tt]oken)[ \t]+)?"
 # An unquoted value stops at whitespace, quotes, backslashes (escapes such as `\n`) and separators.
-_UNQUOTED = r"""[^\s"'\\`,;&|<>{}]+"""
+_UNQUOTED = r"""[^\s"'\\`,;&|<>{}]"""
+_DQ_VALUE, _SQ_VALUE = r'[^"\\\r\n]', r"[^'\\\r\n]"
+# Values are judged on their first 1 KiB (so that `key=key=key=...` costs no more than that per
+# keyword); one judged a secret is redacted to its end.
+_VALUE_CAP = 1024
 _NAME_TAIL = r"[A-Za-z0-9_.\-]*"
 _T = r"[a-zA-Z0-9_\-]"
 
@@ -145,9 +149,13 @@ _KEYWORDS: tuple[tuple[str, str, str], ...] = (
 
 def _assignment(word: str, exclude: str) -> re.Pattern[bytes]:
     head = _ci(word) + exclude + _NAME_TAIL + _SEP
-    return _rx(f"{head}(?:" + r'\\*"' + _SCHEME + r'(?P<dq>[^"\\\r\n]+)'
-               + "|" + r"\\*'" + _SCHEME + r"(?P<sq>[^'\\\r\n]+)"
-               + "|" + _SCHEME + f"(?P<u>{_UNQUOTED}))")
+    cap = f"{{1,{_VALUE_CAP}}}"
+    return _rx(f"{head}(?:" + r'\\*"' + _SCHEME + f"(?P<dq>{_DQ_VALUE}{cap})"
+               + "|" + r"\\*'" + _SCHEME + f"(?P<sq>{_SQ_VALUE}{cap})"
+               + "|" + _SCHEME + f"(?P<u>{_UNQUOTED}{cap}))")
+
+
+_VALUE_RUNS = {"dq": _rx(_DQ_VALUE + "*"), "sq": _rx(_SQ_VALUE + "*"), "u": _rx(_UNQUOTED + "*")}
 
 
 _ASSIGNMENTS = {found: _assignment(word, exclude) for found, word, exclude in _KEYWORDS}
@@ -187,6 +195,8 @@ def _on_keyword(found: str) -> Handler:
             else:
                 secret = _plausible(value, variant, spaced, b"pass" in name or b"pwd" in name, name.decode("latin-1"))
             if secret:
+                if end - start == _VALUE_CAP:
+                    end = _VALUE_RUNS[variant].match(b, end).end()
                 out.append((start, end, GENERIC))
         if found in _PLUGIN_WORDS:
             if _IBM_IAM_HINT.match(low, i):
