@@ -30,7 +30,7 @@ def main() -> None:
                              CorpusTally())
         result = build(read_stored_lines(Path(store.path)),
                        spec_for(s.config_dir, role, "local", s.data_dir, base.digest), count,
-                       s.role_dir("datasets", role))
+                       s.role_dir("datasets", role), input_digest=store.digest)
         print(f"{role}: {store.sessions} sessions -> train {result.train.rows} / val {result.val.rows} rows",
               flush=True)
 

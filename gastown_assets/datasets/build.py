@@ -28,6 +28,7 @@ from .secrets import Redactor, redact_row
 from .split import is_val
 
 BUILD_VERSION = "1"  # bump when row building changes, so cached rows are rebuilt
+STAMP = ".build.json"  # what the files in the folder were last built from
 
 
 @dataclass
@@ -37,6 +38,7 @@ class DatasetFile:
     sessions: int = 0
     tokens: int = 0
     digest: str = ""  # sha256 of the file's bytes: the asset's data version
+    bytes: int = 0
 
 
 @dataclass
@@ -90,6 +92,7 @@ class _Writer:
 
     def row(self, line: bytes, tokens: int) -> None:
         self.f.write(line)
+        self.target.bytes += len(line)
         self.hash.update(line)
         self.target.rows += 1
         self.target.tokens += tokens
@@ -116,7 +119,43 @@ def session_rows(line: bytes, spec: BuildSpec, count: CountTokens, redactor: Red
     return result
 
 
-def build(lines: Iterable[bytes], spec: BuildSpec, count: CountTokens, out_dir: Path) -> DatasetBuild:
+def _stamp_key(spec: BuildSpec, input_digest: str) -> str:
+    return hashlib.sha256(orjson.dumps([BUILD_VERSION, asdict(spec), input_digest])).hexdigest()
+
+
+def _previous(out_dir: Path, key: str) -> DatasetBuild | None:
+    """The last build's result when it was made from the same input and spec and its files
+    are still the ones it wrote."""
+    try:
+        stamp = orjson.loads((out_dir / STAMP).read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return None
+    if stamp.get("key") != key:
+        return None
+    r = stamp["result"]
+    train, val = DatasetFile(**r["train"]), DatasetFile(**r["val"])
+    for f in (train, val):
+        if not Path(f.path).is_file() or Path(f.path).stat().st_size != f.bytes:
+            return None
+    return DatasetBuild(train, val, **{k: Counter(r[k]) for k in ("dropped", "redacted", "duplicates")},
+                        cache_hits=r["cache_hits"] + r["cache_misses"])
+
+
+def build(lines: Iterable[bytes], spec: BuildSpec, count: CountTokens, out_dir: Path,
+          input_digest: str | None = None) -> DatasetBuild:
+    """Rows for every session in `lines`. Given the digest of those lines, a build from the same
+    input and spec is not redone: the files it wrote are still right."""
+    key = _stamp_key(spec, input_digest) if input_digest else None
+    if key and (done := _previous(out_dir, key)):
+        return done
+    result = _build(lines, spec, count, out_dir)
+    if key:
+        with atomic_open(out_dir / STAMP) as f:
+            f.write(orjson.dumps({"key": key, "result": result}))
+    return result
+
+
+def _build(lines: Iterable[bytes], spec: BuildSpec, count: CountTokens, out_dir: Path) -> DatasetBuild:
     result = DatasetBuild(DatasetFile(str(out_dir / "train.jsonl")), DatasetFile(str(out_dir / "val.jsonl")))
     redactor, deduper = Redactor(), Deduper(threshold=spec.dedup_threshold)
     spec_digest = spec.digest.encode()

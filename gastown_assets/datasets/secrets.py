@@ -96,7 +96,7 @@ _DQ_VALUE, _SQ_VALUE = r'[^"\\\r\n]', r"[^'\\\r\n]"
 # Values are judged on their first 1 KiB (so that `key=key=key=...` costs no more than that per
 # keyword); one judged a secret is redacted to its end.
 _VALUE_CAP = 1024
-_NAME_TAIL = r"[A-Za-z0-9_.\-]*"
+_NAME_TAIL = r"[A-Za-z0-9_.\-]{0,80}"
 _T = r"[a-zA-Z0-9_\-]"
 
 
@@ -242,7 +242,7 @@ _KW = {found: _on_keyword(found) for found, _, _ in _KEYWORDS}
 # After a keyword (lowered): the shapes its handler can use. An assignment (`NAME=`, `NAME:`,
 # `"NAME":`), a long value after spaces (the IBM, Cloudant and SoftLayer plugins accept ` +` as
 # assignment) or a quoted 40-char value within 20 characters (the AWS plugin's secret key regex).
-_SHAPE = (r"""(?:[a-z0-9_.\-]*(?:\\*["'\]])?[ \t]*[=:]|["'\]]? +["']?[a-z0-9_\-/+]{24}"""
+_SHAPE = (r"""(?:[a-z0-9_.\-]{0,80}(?:\\*["'\]])?[ \t]*[=:]|["'\]]? +["']?[a-z0-9_\-/+]{24}"""
           r"""|.{0,20}?["'][0-9a-z/+]{40}["'])""")
 _DISCORD = "".join(rf"|(?<=[MNO]{_T}{{{n}}}\.)" for n in (23, 24, 25))[1:]
 _ALTS: list[_Alt] = [
@@ -266,8 +266,9 @@ _ALTS: list[_Alt] = [
     # Telegram: the `:AA` that starts the secret half of every real bot token.
     _hint("TelegramBotTokenDetector", "A", r"(?<=[0-9]{8}:A)(?=A[0-9A-Za-z_\-]{33})"),
     # `J`
-    _token("jwt", "ey", "J", r"[A-Za-z0-9_\-]{2,}\.eyJ[A-Za-z0-9_\-]{2,}\.[A-Za-z0-9_\-]*"),
-    _hint("JwtTokenDetector", "J", "(?<=eyJ)"),
+    # (A header is short: bounding it keeps `eyJeyJeyJ...` linear.)
+    _token("jwt", "ey", "J", r"[A-Za-z0-9_\-]{2,2000}\.eyJ[A-Za-z0-9_\-]{2,}\.[A-Za-z0-9_\-]*"),
+    _hint("JwtTokenDetector", "J", "(?<=eyJ)(?=[A-Za-z0-9_=\-]{1,2000}\.)"),
     _hint("OpenAIDetector", "J", "(?<=T3BlbkFJ)"),
     # `-`
     _token("anthropic_key", "sk", "-", r"ant-[A-Za-z0-9_\-]{20,}"),

@@ -48,7 +48,8 @@ def role_datasets(context: dg.AssetExecutionContext, gastown: GastownConfig, raw
     base_model = resolve_base_model(settings.config_dir, settings.profile, settings.data_dir)
     spec = spec_for(settings.config_dir, role, settings.profile, settings.data_dir, base_model.digest)
     out_dir = settings.role_dir("datasets", role)
-    result = build(read_stored_lines(Path(raw_transcripts.path)), spec, chat_token_counter(base_model.name_or_path), out_dir)
+    result = build(read_stored_lines(Path(raw_transcripts.path)), spec, chat_token_counter(base_model.name_or_path), out_dir,
+                   input_digest=raw_transcripts.digest)
     context.log.info(
         f"train {result.train.rows} rows / val {result.val.rows} rows; sessions rebuilt "
         f"{result.cache_misses}, from cache {result.cache_hits}; dropped {dict(result.dropped)}; "

@@ -83,3 +83,20 @@ def test_a_failed_build_leaves_the_previous_files_in_place(tmp_path, counter):
         build(read_stored_lines(_store(tmp_path, "polecat")), spec, broken, tmp_path / "out")
     assert Path(first.train.path).read_bytes() == before
     assert sorted(p.name for p in (tmp_path / "out").iterdir() if not p.name.startswith(".rows-")) == ["train.jsonl", "val.jsonl"]
+
+
+def test_same_input_and_spec_skip_the_build_and_keep_the_files(tmp_path, counter):
+    spec = spec_for(CONFIG_DIR, "polecat", "local", tmp_path, tokenizer_id="test")
+    store = _store(tmp_path, "polecat")
+    first = build(read_stored_lines(store), spec, counter, tmp_path / "out", input_digest="v1")
+    mtime = Path(first.train.path).stat().st_mtime_ns
+
+    def unused(conversations):
+        raise AssertionError("a build from the same input must not count tokens again")
+
+    again = build(read_stored_lines(store), spec, unused, tmp_path / "out", input_digest="v1")
+    assert (again.train.rows, again.val.rows, again.train.digest) == (first.train.rows, first.val.rows, first.train.digest)
+    assert again.cache_misses == 0 and Path(first.train.path).stat().st_mtime_ns == mtime
+    Path(first.train.path).write_text("")  # files changed behind its back: rebuilt
+    rebuilt = build(read_stored_lines(store), spec, counter, tmp_path / "out", input_digest="v1")
+    assert Path(rebuilt.train.path).read_bytes() and rebuilt.train.digest == first.train.digest
