@@ -63,7 +63,7 @@ class Finding:
 
 
 Span = tuple[int, int, str]  # start, end, kind
-Handler = Callable[[bytes, bytes, int, list, set], None]  # (text, lowered, position, spans, fired plugins)
+Handler = Callable[[bytes, bytes, int, list, "_Fired"], None]  # (text, lowered, position, spans, fired hints)
 
 # --------------------------------------------------------------------------------------------
 # Regex building blocks (written as str, compiled as bytes)
@@ -93,9 +93,9 @@ _SCHEME = r"(?:(?:[Bb]earer|BEARER|[Bb]asic|[Tt]oken)[ \t]+)?"
 # An unquoted value stops at whitespace, quotes, backslashes (escapes such as `\n`) and separators.
 _UNQUOTED = r"""[^\s"'\\`,;&|<>{}]"""
 _DQ_VALUE, _SQ_VALUE = r'[^"\\\r\n]', r"[^'\\\r\n]"
-# Values are judged on their first 1 KiB (so that `key=key=key=...` costs no more than that per
-# keyword); one judged a secret is redacted to its end.
-_VALUE_CAP = 1024
+# Values are judged on their first 256 characters (so that `key=key=key=...` costs no more than
+# that per keyword); one judged a secret is redacted to its end.
+_VALUE_CAP = 256
 _NAME_TAIL = r"[A-Za-z0-9_.\-]{0,80}"
 _T = r"[a-zA-Z0-9_\-]"
 
@@ -171,10 +171,43 @@ _BASIC_AUTH_HINT = _rx(r"""://[^:/?#\[\]@!$&'()*+,;=\s]+:[^:/?#\[\]@!$&'()*+,;=\
 _PLUGIN_WORDS = frozenset({"key", "token", "pass", "pwd"})  # the assignment plugins' keywords
 
 
+# A plugin's denylist runs in windows around its hints' positions, so that its few unbounded,
+# backtracking regexes (JWT, npm, OpenAI) stay linear on long texts: a match starts at most 512
+# characters before its hint and ends within 16 KiB after it.
+_WINDOW_BEFORE, _WINDOW_AFTER = 512, 16384
+
+
+_NEAR = 1024  # a hint this close after a recorded one is covered by its window (made this much longer)
+
+
+class _Fired(dict):
+    """Plugin name -> positions where its hints fired."""
+
+    def wants(self, plugin: str, pos: int) -> bool:
+        seen = self.get(plugin)
+        return seen is None or not 0 <= pos - seen[-1] <= _NEAR
+
+    def add(self, plugin: str, pos: int) -> None:
+        if self.wants(plugin, pos):
+            self.setdefault(plugin, []).append(pos)
+
+
+def _windows(positions: list[int], size: int) -> list[tuple[int, int]]:
+    """Merged [p - before, p + after] ranges around the hints' positions."""
+    merged: list[tuple[int, int]] = []
+    for p in sorted(positions):
+        lo, hi = max(0, p - _WINDOW_BEFORE), min(size, p + _WINDOW_AFTER + _NEAR)
+        if merged and lo <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(hi, merged[-1][1]))
+        else:
+            merged.append((lo, hi))
+    return merged
+
+
 def _on_keyword(found: str) -> Handler:
     assignment = _ASSIGNMENTS[found]
 
-    def handle(b: bytes, low: bytes, i: int, out: list, fired: set) -> None:
+    def handle(b: bytes, low: bytes, i: int, out: list, fired: _Fired) -> None:
         m = assignment.match(b, i)
         name_at = _name_start(low, i) if m is not None else 0
         # Not when the name is a segment of a URN or path (`urn:...:oauth:token-type:saml2`).
@@ -200,37 +233,37 @@ def _on_keyword(found: str) -> Handler:
                 out.append((start, end, GENERIC))
         if found in _PLUGIN_WORDS:
             if _IBM_IAM_HINT.match(low, i):
-                fired.add("IbmCloudIamDetector")
+                fired.add("IbmCloudIamDetector", i)
             lo = max(0, i - 20)
             if _CLOUDANT_BEFORE.search(low, lo, i):
-                fired.add("CloudantDetector")
+                fired.add("CloudantDetector", i)
             if _SOFTLAYER_BEFORE.search(low, lo, i):
-                fired.add("SoftlayerDetector")
+                fired.add("SoftlayerDetector", i)
             if low.find(b"aws", max(0, i - 23), i) >= 0:
-                fired.add("AWSKeyDetector")  # aws.{0,20}?(key|pwd|pass|token).{0,20}?['"]<40>['"]
+                fired.add("AWSKeyDetector", i)  # aws.{0,20}?(key|pwd|pass|token).{0,20}?['"]<40>['"]
         elif found == "secret":
             if _IBM_COS_HINT.match(low, i):
-                fired.add("IbmCosHmacDetector")
+                fired.add("IbmCosHmacDetector", i)
             if i >= 4 and low[i - 4:i] == b"aws_" and (s := _AWS_SECRET.match(b, i - 4)):
                 out.append((*s.span(1), "aws_secret_key"))
 
     return handle
 
 
-def _on_scheme(b: bytes, low: bytes, i: int, out: list, fired: set) -> None:
+def _on_scheme(b: bytes, low: bytes, i: int, out: list, fired: _Fired) -> None:
     m = _URL_PASSWORD.match(b, i)
     if m is not None:
         password = m.group(1).decode("utf-8", "replace")
         if not (_REFERENCE.fullmatch(password) or _URL_PLACEHOLDER.fullmatch(password)):
             out.append((*m.span(1), "url_password"))
     if _BASIC_AUTH_HINT.match(b, i):
-        fired.add("BasicAuthDetector")
+        fired.add("BasicAuthDetector", i)
     if low.startswith(b"://hooks.slack.com/", i):
-        fired.add("SlackDetector")
+        fired.add("SlackDetector", i)
     elif low.startswith(b"://api.softlayer.com/", i):
-        fired.add("SoftlayerDetector")
+        fired.add("SoftlayerDetector", i)
     elif low.find(b"cloudant.com", i, i + 300) >= 0:
-        fired.add("CloudantDetector")
+        fired.add("CloudantDetector", i)
 
 
 _KW = {found: _on_keyword(found) for found, _, _ in _KEYWORDS}
@@ -267,8 +300,8 @@ _ALTS: list[_Alt] = [
     _hint("TelegramBotTokenDetector", "A", r"(?<=[0-9]{8}:A)(?=A[0-9A-Za-z_\-]{33})"),
     # `J`
     # (A header is short: bounding it keeps `eyJeyJeyJ...` linear.)
-    _token("jwt", "ey", "J", r"[A-Za-z0-9_\-]{2,2000}\.eyJ[A-Za-z0-9_\-]{2,}\.[A-Za-z0-9_\-]*"),
-    _hint("JwtTokenDetector", "J", "(?<=eyJ)(?=[A-Za-z0-9_=\-]{1,2000}\.)"),
+    _token("jwt", "ey", "J", r"[A-Za-z0-9_\-]{2,1000}\.eyJ[A-Za-z0-9_\-]{2,}\.[A-Za-z0-9_\-]*"),
+    _hint("JwtTokenDetector", "J", "(?<=eyJ)(?=[A-Za-z0-9_=\-]{1,1000}\.)"),
     _hint("OpenAIDetector", "J", "(?<=T3BlbkFJ)"),
     # `-`
     _token("anthropic_key", "sk", "-", r"ant-[A-Za-z0-9_\-]{20,}"),
@@ -412,7 +445,7 @@ def _plausible(value: str, variant: str, spaced: bool = False, words: bool = Fal
         return _plausible(value.lstrip("="), variant, spaced, words, name)
     if len(value) < 8 or _REFERENCE.fullmatch(value) or _PLACEHOLDER.fullmatch(value):
         return False
-    if name:  # KEY_STATE_CREATING = "CREATING"; id_ecPublicKey = rfc5480.id_ecPublicKey
+    if name and len(value) <= 160:  # KEY_STATE_CREATING = "CREATING"; id_ecPublicKey = rfc5480.id_ecPublicKey
         plain_value, plain_name = _NOT_ALNUM.sub("", value.lower()), _NOT_ALNUM.sub("", name.lower())
         if plain_value in plain_name or (len(plain_name) >= 6 and plain_name in plain_value):
             return False
@@ -564,11 +597,14 @@ _KEY_BASE64_BYTES = re.compile(_KEY_BASE64.pattern.encode())
 _EDGE = " \t\r\n\"'=:"
 
 
-def _plugin_spans(plugin: _Plugin, text: str) -> Iterable[Span]:
-    """The plugin's denylist on `text` (a str: character offsets)."""
+def _plugin_spans(plugin: _Plugin, text: str, lo: int, hi: int) -> Iterable[Span]:
+    """The plugin's denylist on text[lo:hi] (a str: character offsets)."""
     for index, regex in enumerate(plugin.denylist):
         kind = "aws_secret_key" if plugin.name == "AWSKeyDetector" and index == 1 else plugin.kind
-        for m in regex.finditer(text):
+        covered = -1
+        for m in regex.finditer(text, lo, hi):
+            if m.start() < covered:
+                continue  # inside the block of a key already taken whole
             if plugin.valid is not None and not plugin.valid(m.group()):
                 continue
             start, end = m.span()
@@ -593,8 +629,10 @@ def _plugin_spans(plugin: _Plugin, text: str) -> Iterable[Span]:
             if kind == "url_password" and (_REFERENCE.fullmatch(text, start, end)
                                            or _URL_PLACEHOLDER.fullmatch(text, start, end)):
                 continue
-            if kind == "private_key" and not _KEY_BASE64.search(text, start, end):
-                continue  # a template such as "-----BEGIN EC PRIVATE KEY-----\n<key bytes>\n..."
+            if kind == "private_key":
+                covered = end
+                if not _KEY_BASE64.search(text, start, end):
+                    continue  # a template such as "-----BEGIN EC PRIVATE KEY-----\n<key bytes>\n..."
             yield start, end, kind
 
 
@@ -606,15 +644,15 @@ def _plugin_spans(plugin: _Plugin, text: str) -> Iterable[Span]:
 _SCANS = tuple((p.lowered, p.regex.search, p.alts, p.hints) for p in _PASSES)
 
 
-def _scan(b: bytes, low: bytes, out: list[Span], fired: set[str]) -> None:
+def _scan(b: bytes, low: bytes, out: list[Span], fired: _Fired) -> None:
     for lowered, search, alts, hints in _SCANS:
         hay = low if lowered else b
         pos = 0
         while (m := search(hay, pos)) is not None:
             at = m.start()
             for plugin, hint in hints:
-                if plugin not in fired and hint.match(hay, at):
-                    fired.add(plugin)
+                if fired.wants(plugin, at) and hint.match(hay, at):
+                    fired.add(plugin, at)
             alt = alts[m.lastgroup]
             if alt.kind:
                 if alt.kind != "private_key" or _KEY_BASE64_BYTES.search(hay, at, m.end()):
@@ -628,16 +666,15 @@ _CONTINUATION = bytes(range(0x80, 0xC0))
 _NOT_CONTINUATION = bytes(set(range(256)) - set(_CONTINUATION))
 
 
-def _char_spans(b: bytes, spans: list[Span]) -> list[Span]:
+def _char_offsets(b: bytes, points: Iterable[int]) -> dict[int, int]:
     """Byte offsets into UTF-8 `b` -> character offsets (a character = a non-continuation byte)."""
-    points = sorted({p for s, e, _ in spans for p in (s, e)})
     chars: dict[int, int] = {}
     last_b = last_c = 0
-    for p in points:
+    for p in sorted(set(points)):
         last_c += (p - last_b) - len(b[last_b:p].translate(None, _NOT_CONTINUATION))
         last_b = p
         chars[p] = last_c
-    return [(chars[s], chars[e], k) for s, e, k in spans]
+    return chars
 
 
 _REDACTED_RE = re.compile(r"\[REDACTED:[a-z0-9_]+\]")
@@ -671,13 +708,16 @@ class Redactor:
     def _spans(self, text: str) -> list[Span]:
         b = text.encode("utf-8", "surrogatepass")
         raw: list[Span] = []
-        fired: set[str] = set()
+        fired = _Fired()
         _scan(b, b.lower(), raw, fired)
-        if raw and len(b) != len(text):
-            raw = _char_spans(b, raw)
-        for name in fired:
+        if (raw or fired) and len(b) != len(text):  # not ASCII: byte offsets -> character offsets
+            chars = _char_offsets(b, [p for s, e, _ in raw for p in (s, e)] + [p for ps in fired.values() for p in ps])
+            raw = [(chars[s], chars[e], k) for s, e, k in raw]
+            fired = {name: [chars[p] for p in ps] for name, ps in fired.items()}
+        for name, positions in fired.items():
             if name in _PLUGINS:
-                raw.extend(_plugin_spans(_PLUGINS[name], text))
+                for lo, hi in _windows(positions, len(text)):
+                    raw.extend(_plugin_spans(_PLUGINS[name], text, lo, hi))
         for kind, regex in self._extra:
             for m in regex.finditer(text):
                 start, end = m.span("secret") if "secret" in regex.groupindex else m.span()

@@ -449,6 +449,15 @@ def test_findings_and_counts_hold_kinds_and_offsets_only(redactor):
     assert [text[f.start:f.end] for f in findings if f.kind == "github_token"] == [PROVIDER["github_token"]]
 
 
+def test_plugin_findings_far_into_long_non_ascii_text_are_redacted(redactor):
+    # A JWT whose payload is a JSON array: our pattern wants `.eyJ`, detect-secrets' JWT plugin finds it.
+    token = b64url({"alg": "HS256"}) + "." + base64.urlsafe_b64encode(b"[1, 2, 3]").decode() + "." + rand(43, B64URL)
+    text = "→ déjà vu ✓ " * 3000 + f"Authorization header was {token} yesterday" + " ✓" * 3000
+    (finding,) = redactor.findings(text)
+    assert (finding.kind, text[finding.start:finding.end]) == ("jwt", token)
+    assert token not in redactor.redact(text)[0]
+
+
 def test_extra_patterns_are_redacted():
     redactor = Redactor(extra_patterns={"internal_id": r"corp-id:(?P<secret>[0-9]{6,})"})
     out, counts = redactor.redact("user corp-id:12345678 logged in")
