@@ -2,7 +2,6 @@
 
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import dagster as dg
 

@@ -16,7 +16,6 @@ from typing import Any
 
 import orjson
 import yaml
-from gastown_assets.transcripts.roles import RoleRule
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from gastown_assets.transcripts.roles import RoleRule
