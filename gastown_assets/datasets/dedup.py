@@ -2,8 +2,8 @@
 
 `Deduper.check` is called once per row in corpus order; the first occurrence of a text is kept
 and later copies are reported as "exact" (same normalised text) or "near" (MinHash estimate of
-the Jaccard similarity of their word shingles >= threshold, found through a datasketch
-MinHashLSH index). Only digests, signatures and the LSH index are kept, never the texts.
+the Jaccard similarity of their word shingles >= threshold, found through LSH bands laid out
+as datasketch's MinHashLSH lays them out). Only digests, signatures and the LSH index are kept, never the texts.
 
 Speed: the shingles are hashed with numpy in one pass over the row's bytes (a polynomial prefix
 hash gives every shingle's hash as a difference of two prefixes), then permuted with
@@ -124,9 +124,8 @@ class Deduper:
     """Streaming exact + near-duplicate detector for the rows of one role.
 
     State per kept row: a 16-byte blake2b digest, a `num_perm` x uint32 MinHash signature (for
-    verifying LSH candidates), its `key`, and its entries in the datasketch MinHashLSH index --
-    about 2.9 KB a kept row at 64 perms (measured), 2.4 KB of it MinHashLSH's dict storage (one
-    Python set per band bucket); exact and near duplicates add nothing. Texts are never kept.
+    verifying LSH candidates), its `key`, and its entries in the band index (datasketch's band
+    layout, plain dicts); exact and near duplicates add nothing. Texts are never kept.
     """
 
     def __init__(self, threshold: float = 0.85, num_perm: int = 64, shingle: int = 5, seed: int = 1):
@@ -136,11 +135,12 @@ class Deduper:
             raise ValueError("shingle must be >= 1")
         self.threshold, self.num_perm, self.shingle, self.seed = threshold, num_perm, shingle, seed
         from datasketch import MinHash, MinHashLSH  # here: datasketch imports scipy (~1.5 s)
-        self._probe = MinHash(num_perm=num_perm, seed=seed)  # affine32: datasketch's permutations
-        a, b = self._probe.permutations
+        probe = MinHash(num_perm=num_perm, seed=seed)  # affine32: datasketch's permutations
+        a, b = probe.permutations
         self._a, self._b = a.astype(np.uint32)[:, None], b.astype(np.uint32)[:, None]
         self._hasher = ShingleHasher(shingle)
-        self._lsh = MinHashLSH(threshold=threshold, num_perm=num_perm, weights=LSH_WEIGHTS)
+        lsh = MinHashLSH(threshold=threshold, num_perm=num_perm, weights=LSH_WEIGHTS)  # only for its b, r
+        self._lsh = _Bands(lsh.b, lsh.r)
         self._digests: dict[bytes, int] = {}  # blake2b of the normalised text -> row index
         self._keys: list[str] = []  # row index -> the caller's key
         self._sigs = np.empty((1024, num_perm), dtype=np.uint32)  # row index -> signature
@@ -188,8 +188,7 @@ class Deduper:
             return "exact"
         sig = np.frombuffer(fingerprint[16:], dtype=np.uint32) if len(fingerprint) > 16 else None
         if sig is not None:
-            self._probe.hashvalues = sig
-            candidates = self._lsh.query(self._probe)
+            candidates = self._lsh.query(sig)
             if candidates:
                 idx = np.array(sorted(candidates), dtype=np.int64)
                 sims = (self._sigs[idx] == sig).mean(axis=1)
@@ -207,9 +206,41 @@ class Deduper:
                 grown[:index] = self._sigs[:index]
                 self._sigs = grown
             self._sigs[index] = sig
-            self._lsh.insert(index, self._probe, check_duplication=False)
+            self._lsh.insert(index, sig)
         self.counts["new"] += 1
         return None
+
+
+class _Bands:
+    """LSH band buckets with datasketch's band layout, in plain dicts: a bucket holds one row
+    index (an int) until a second row lands in it. About 1 KB a kept row with the signature,
+    against 2.9 KB in MinHashLSH, whose every bucket is a Python set."""
+
+    def __init__(self, bands: int, rows: int):
+        self.rows = rows
+        self.tables: list[dict[int, int | list[int]]] = [{} for _ in range(bands)]
+
+    def _keys(self, sig: np.ndarray) -> list[int]:
+        r = self.rows
+        return [hash(sig[i * r:(i + 1) * r].tobytes()) for i in range(len(self.tables))]
+
+    def query(self, sig: np.ndarray) -> set[int]:
+        found: set[int] = set()
+        for table, key in zip(self.tables, self._keys(sig)):
+            hit = table.get(key)
+            if hit is not None:
+                found.update((hit,) if isinstance(hit, int) else hit)
+        return found
+
+    def insert(self, index: int, sig: np.ndarray) -> None:
+        for table, key in zip(self.tables, self._keys(sig)):
+            hit = table.get(key)
+            if hit is None:
+                table[key] = index
+            elif isinstance(hit, int):
+                table[key] = [hit, index]
+            else:
+                hit.append(index)
 
 
 def _content_text(content) -> str:
