@@ -2,7 +2,6 @@
 
 
 import dataclasses
-import hashlib
 from pathlib import Path
 
 import dagster as dg
@@ -54,9 +53,7 @@ def lora_adapter(context: dg.AssetExecutionContext, gastown: GastownConfig, base
                      "base_model": base_model.digest}
     resolved = resolve(settings.config_dir, role, settings.profile, data_dir=settings.data_dir,
                        train_path=Path(train_dataset.path), val_path=Path(val_dataset.path))
-    # Same config, data and base model give the same version: a rerun resumes its checkpoints.
-    data_digest = hashlib.sha256("|".join(sorted(data_versions.values())).encode()).hexdigest()
-    version = f"{resolved.digest[:8]}-{data_digest[:8]}"
+    version = launch.adapter_version(resolved.digest, data_versions)
     adapters = settings.role_dir("adapters", role)
     resolved = resolved.for_run(adapters / f".work-{version}", f"{role}-{version}",
                                 settings.role_dir("prepared", role) / train_dataset.digest[:16])

@@ -8,6 +8,7 @@ from its last checkpoint; the finished adapter is moved into place in one rename
 from __future__ import annotations
 
 import ast
+import hashlib
 import os
 import re
 import shutil
@@ -39,6 +40,12 @@ class TrainResult:
 
 class TrainingFailed(RuntimeError):
     pass
+
+
+def adapter_version(config_digest: str, data_versions: dict[str, str]) -> str:
+    """Same config, data and base model give the same version, so a rerun finds its checkpoints."""
+    data = hashlib.sha256("|".join(sorted(data_versions.values())).encode()).hexdigest()
+    return f"{config_digest[:8]}-{data[:8]}"
 
 
 def latest_checkpoint(work_dir: Path) -> Path | None:

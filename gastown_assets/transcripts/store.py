@@ -44,8 +44,3 @@ def read_stored_lines(path: Path) -> Iterator[bytes]:
     """The raw stored lines: callers hash them to find cached work before decoding."""
     with path.open("rb") as f:
         yield from f
-
-
-def read_stored_sessions(path: Path) -> Iterator[Session]:
-    for line in read_stored_lines(path):
-        yield session_from_dict(orjson.loads(line))

@@ -1,6 +1,6 @@
 """What the launcher reads from Axolotl's output and where it resumes from."""
 
-from gastown_assets.training.launch import latest_checkpoint, parse_log_line
+from gastown_assets.training.launch import adapter_version, latest_checkpoint, parse_log_line
 
 
 def test_trainer_log_dicts_become_numbers():
@@ -20,3 +20,11 @@ def test_resume_picks_the_highest_step_checkpoint(tmp_path):
     (tmp_path / "checkpoint-final").mkdir()
     assert latest_checkpoint(tmp_path).name == "checkpoint-100"
     assert latest_checkpoint(tmp_path / "nothing-here") is None
+
+
+def test_adapter_version_changes_with_config_or_any_input_version():
+    data = {"train_dataset": "t1", "val_dataset": "v1", "base_model": "b1"}
+    version = adapter_version("abcdef0123", data)
+    assert version.startswith("abcdef01-") and version == adapter_version("abcdef0123", dict(data))
+    assert adapter_version("abcdef0123", {**data, "base_model": "b2"}) != version
+    assert adapter_version("ffffff0123", data) != version
