@@ -4,6 +4,7 @@ Dagster's own overhead (`python -m benchmarks.build_all [--model-only]`)."""
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 from gastown_assets.datasets.build import build, spec_for
@@ -23,16 +24,21 @@ def main() -> None:
     if "--model-only" in sys.argv:
         return
     count = chat_token_counter(base.name_or_path)
-    rules, cache = role_rules(s.config_dir), ParseCache(s.data_dir / "transcripts" / "cache")
+    print(f"start: {time.process_time():.1f} s CPU", flush=True)
+    rules = role_rules(s.config_dir)
     for role in role_names(s.config_dir):
+        # per role, as each role's raw_transcripts run does: list the files, read the manifest
+        start = time.perf_counter()
         files = list(find_session_files(s.sessions_roots))
+        cache = ParseCache(s.data_dir / "transcripts" / "cache")
         store = collect_role(files, role, rules, cache, s.role_dir("transcripts", role) / "sessions.jsonl",
                              CorpusTally())
+        collected = time.perf_counter()
         result = build(read_stored_lines(Path(store.path)),
                        spec_for(s.config_dir, role, "local", s.data_dir, base.digest), count,
                        s.role_dir("datasets", role), input_digest=store.digest)
-        print(f"{role}: {store.sessions} sessions -> train {result.train.rows} / val {result.val.rows} rows",
-              flush=True)
+        print(f"{role}: {store.sessions} sessions -> train {result.train.rows} / val {result.val.rows} rows "
+              f"(sessions {collected - start:.1f} s, rows {time.perf_counter() - collected:.1f} s)", flush=True)
 
 
 if __name__ == "__main__":

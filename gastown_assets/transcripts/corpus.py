@@ -1,16 +1,32 @@
-"""Pick one role's sessions out of a whole corpus, streaming, with a tally of everything else."""
+"""Pick one role's sessions out of a whole corpus, streaming, with a tally of everything else.
+
+Every role's run tags the whole corpus from the parse cache's manifest (a role's sessions are
+known only once every session is tagged), then writes its store only when what it picked
+changed: a stamp beside the store names the picked sessions (source file, its content hash,
+span in the body), so a rerun where nothing of the role changed reads no body at all.
+
+The tagging's outcome is itself cached, keyed by the listing (every file's path, size and
+mtime), the role rules and the parser's format: the tally and every role's picks key. A role's
+run that finds its listing there (the roles of one rerun, after the first) and its store's
+stamp naming the same picks reads neither the manifest nor a body: its cost is the listing.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import os
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .cache import CachedSession, ParseCache
+import orjson
+
+from gastown_assets.atomic import atomic_open
+
+from .cache import FORMAT, CachedSession, CacheEntry, DamagedBody, ParseCache
 from .discover import SessionFile
 from .roles import RoleRule, tag_role
-from .store import write_session_lines
 
 UNMATCHED_SAMPLE = 20  # cwds listed in metadata; the count covers all of them
 
@@ -30,7 +46,8 @@ class CorpusTally:
         self.files += 1
         self.bytes += stats["bytes"]
         self.lines += stats["lines"]
-        self.skipped.update(stats["skipped"])
+        if stats["skipped"]:
+            self.skipped.update(stats["skipped"])
 
     def note_unmatched(self, cwd: str) -> None:
         self.unmatched += 1
@@ -38,18 +55,35 @@ class CorpusTally:
             self.unmatched_cwds.append(cwd)
 
 
-def role_session_lines(
+Pick = tuple[SessionFile, CacheEntry, list[CachedSession]]
+
+
+def role_picks(
     files: Iterable[SessionFile], role: str, rules: list[RoleRule], cache: ParseCache, tally: CorpusTally
-) -> Iterator[bytes]:
-    """Stored lines of the main sessions of `role`. Subagent and compaction sessions take their
-    parent's role and are tallied, not trained on: they are another agent's voice."""
+) -> list[Pick]:
+    """Per file with sessions of `role`: its cache entry and those main sessions (in order)."""
+    return corpus_picks(files, rules, cache, tally).get(role, [])
+
+
+def corpus_picks(
+    files: Iterable[SessionFile], rules: list[RoleRule], cache: ParseCache, tally: CorpusTally
+) -> dict[str, list[Pick]]:
+    """role_picks for every role at once. Subagent and compaction sessions take their parent's
+    role and are tallied, not trained on: they are another agent's voice."""
     parent_roles: dict[str, str | None] = {}
+    by_cwd: dict[str, str | None] = {}  # tag_role is a function of the cwd (rules fixed here)
+    picks: dict[str, list[Pick]] = {}
     for f in files:
         entry = cache.entry(f)
         tally.add_file(entry.stats)
-        wanted: list[CachedSession] = []
+        wanted: dict[str, list[CachedSession]] = {}
         for s in entry.sessions:
-            tagged = _role_of(s, rules, parent_roles)
+            if s.parent_session_id and s.parent_session_id in parent_roles:
+                tagged = parent_roles[s.parent_session_id]
+            elif s.cwd in by_cwd:
+                tagged = by_cwd[s.cwd]
+            else:
+                tagged = by_cwd[s.cwd] = tag_role(s.cwd, rules)
             if s.kind != "main":
                 tally.other_kinds[f"{tagged or 'unmatched'}:{s.kind}"] += 1
                 continue
@@ -58,29 +92,225 @@ def role_session_lines(
                 tally.note_unmatched(s.cwd)
                 continue
             tally.sessions_by_role[tagged] += 1
-            if tagged == role:
-                wanted.append(s)
-        yield from cache.session_lines(entry, wanted)
+            wanted.setdefault(tagged, []).append(s)
+        for tagged, sessions in wanted.items():
+            picks.setdefault(tagged, []).append((f, entry, sessions))
+    return picks
 
 
-def _role_of(s: CachedSession, rules: list[RoleRule], parents: dict[str, str | None]) -> str | None:
-    if s.parent_session_id and s.parent_session_id in parents:
-        return parents[s.parent_session_id]
-    return tag_role(s.cwd, rules)
+def picks_key(picks: list[Pick]) -> str:
+    """What the store's bytes are a function of: the parser's format, and per picked session its
+    file (path and content hash) and span in that file's body."""
+    h = hashlib.sha256(f"{FORMAT}\n".encode())
+    for _, entry, wanted in picks:
+        h.update(orjson.dumps([entry.source, entry.sha256, [(s.offset, s.length) for s in wanted]]))
+    return h.hexdigest()
+
+
+def scan_key(files: list[SessionFile], rules: list[RoleRule]) -> str:
+    """The listing (path, size, mtime of every file, in order), the rules and the format."""
+    h = hashlib.sha256(orjson.dumps([FORMAT, [[r.role, list(r.cwd_patterns)] for r in rules]]))
+    h.update("\n".join(f"{f.source}\t{f.size}\t{f.mtime_ns}" for f in files).encode("utf-8", "surrogatepass"))
+    return h.hexdigest()
+
+
+def pick_lines(picks: list[Pick], cache: ParseCache) -> Iterator[bytes]:
+    """The picked sessions' stored lines; a file whose cache body is damaged is parsed again."""
+    for f, entry, wanted in picks:
+        try:
+            lines = list(cache.session_lines(entry, wanted))
+        except DamagedBody:
+            fresh = cache.reparse(f)
+            ids = {s.session_id for s in wanted}
+            lines = list(cache.session_lines(fresh, [s for s in fresh.sessions if s.session_id in ids]))
+        yield from lines
+
+
+def role_session_lines(
+    files: Iterable[SessionFile], role: str, rules: list[RoleRule], cache: ParseCache, tally: CorpusTally
+) -> Iterator[bytes]:
+    """Stored lines of the main sessions of `role` (see role_picks)."""
+    yield from pick_lines(role_picks(files, role, rules, cache, tally), cache)
 
 
 @dataclass(frozen=True)
 class RoleStore:
     path: str
     sessions: int
-    digest: str
+    digest: str  # sha256 of the store's bytes
+
+
+def _stamp_path(path: Path) -> Path:
+    return path.with_name(f".{path.name}.stamp")
+
+
+def _reuse(path: Path, key: str) -> RoleStore | None:
+    """The store written for the same picks, when it is still the file that was written."""
+    try:
+        stamp = orjson.loads(_stamp_path(path).read_bytes())
+        if stamp["key"] == key and path.stat().st_size == stamp["bytes"]:
+            return RoleStore(str(path), stamp["sessions"], stamp["digest"])
+    except (OSError, orjson.JSONDecodeError, KeyError, TypeError):
+        pass
+    return None
+
+
+SCAN = "scan.json"  # in the parse cache's folder: the last tagging's outcome (see the module doc)
+
+
+def _scanned(cache: ParseCache, key: str, role: str) -> tuple[str, CorpusTally] | None:
+    try:
+        scan = orjson.loads((cache.dir / SCAN).read_bytes())
+        if scan["key"] != key:
+            return None
+        t = scan["tally"]
+        tally = CorpusTally(t["files"], t["bytes"], t["lines"], Counter(t["skipped"]), Counter(t["sessions_by_role"]),
+                            Counter(t["other_kinds"]), t["unmatched"], t["unmatched_cwds"])
+        return scan["picks"].get(role, EMPTY_PICKS), tally
+    except (OSError, orjson.JSONDecodeError, KeyError, TypeError):
+        return None
+
+
+def _save_scan(cache: ParseCache, key: str, tally: CorpusTally, picks: dict[str, str]) -> None:
+    with atomic_open(cache.dir / SCAN, durable=False) as out:
+        out.write(orjson.dumps({"key": key, "tally": tally, "picks": picks}))
+
+
+def _merge(into: CorpusTally, tally: CorpusTally) -> None:
+    into.files += tally.files
+    into.bytes += tally.bytes
+    into.lines += tally.lines
+    into.skipped.update(tally.skipped)
+    into.sessions_by_role.update(tally.sessions_by_role)
+    into.other_kinds.update(tally.other_kinds)
+    into.unmatched += tally.unmatched
+    for cwd in tally.unmatched_cwds:
+        if cwd not in into.unmatched_cwds and len(into.unmatched_cwds) < UNMATCHED_SAMPLE:
+            into.unmatched_cwds.append(cwd)
+
+
+EMPTY_PICKS = picks_key([])
+
+
+def _layout_path(path: Path) -> Path:
+    return path.with_name(f".{path.name}.layout")
+
+
+class _OldStore:
+    """The store as last written, whose sessions' lines are copied into the next one instead of
+    being read again from (up to 10^4) cache bodies: a rerun's new store is mostly the old one."""
+
+    COPY = 1 << 23  # bytes copied at a time
+
+    def __init__(self, path: Path):
+        self.where: dict[tuple, int] = {}  # (source, sha256, offset, length) -> position in the store
+        self.file = None
+        try:
+            stamp = orjson.loads(_stamp_path(path).read_bytes())
+            layout = orjson.loads(_layout_path(path).read_bytes())
+            if layout["digest"] != stamp["digest"] or layout["format"] != FORMAT:
+                return
+            position = 0
+            for source, sha, spans in layout["picks"]:
+                for offset, length in spans:
+                    self.where[(source, sha, offset, length)] = position
+                    position += length
+            file = path.open("rb")
+        except (OSError, orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+            self.where.clear()
+            return
+        if os.fstat(file.fileno()).st_size != stamp["bytes"] or position != stamp["bytes"]:
+            file.close()
+            self.where.clear()
+            return
+        self.file = file
+
+    def close(self) -> None:
+        if self.file is not None:
+            self.file.close()
+
+    def copy(self, start: int, end: int) -> Iterator[bytes]:
+        self.file.seek(start)
+        while start < end:
+            chunk = self.file.read(min(self.COPY, end - start))
+            if not chunk:
+                raise OSError("the old store shrank while being copied")
+            start += len(chunk)
+            yield chunk
+
+
+def _store_bytes(picks: list[Pick], cache: ParseCache, old: _OldStore) -> Iterator[bytes]:
+    """The new store's bytes: runs of the old store where it holds the same sessions, cache
+    bodies for the rest."""
+    run_start = run_end = -1
+    for f, entry, wanted in picks:
+        fresh: list[CachedSession] = []
+        for s in wanted:
+            at = old.where.get((entry.source, entry.sha256, s.offset, s.length))
+            if at is None:
+                fresh.append(s)
+                continue
+            if fresh:  # keep the file's order: its earlier sessions that the old store lacked
+                if run_start >= 0:
+                    yield from old.copy(run_start, run_end)
+                    run_start = -1
+                yield from pick_lines([(f, entry, fresh)], cache)
+                fresh = []
+            if at == run_end:
+                run_end += s.length
+            else:
+                if run_start >= 0:
+                    yield from old.copy(run_start, run_end)
+                run_start, run_end = at, at + s.length
+        if fresh:
+            if run_start >= 0:
+                yield from old.copy(run_start, run_end)
+                run_start = run_end = -1
+            yield from pick_lines([(f, entry, fresh)], cache)
+    if run_start >= 0:
+        yield from old.copy(run_start, run_end)
+
+
+def _write_store(path: Path, picks: list[Pick], key: str, cache: ParseCache) -> RoleStore:
+    old = _OldStore(path)
+    try:
+        _stamp_path(path).unlink(missing_ok=True)
+        digest = hashlib.sha256()
+        with atomic_open(path) as out:
+            for chunk in _store_bytes(picks, cache, old):
+                out.write(chunk)
+                digest.update(chunk)
+    finally:
+        old.close()
+    count = sum(len(wanted) for _, _, wanted in picks)
+    store = RoleStore(str(path), count, digest.hexdigest())
+    with atomic_open(_stamp_path(path), durable=False) as out:
+        out.write(orjson.dumps({"key": key, "sessions": count, "digest": store.digest, "bytes": path.stat().st_size}))
+    with atomic_open(_layout_path(path), durable=False) as out:
+        out.write(orjson.dumps({"digest": store.digest, "format": FORMAT, "picks": [
+            [entry.source, entry.sha256, [(s.offset, s.length) for s in wanted]] for _, entry, wanted in picks]}))
+    return store
 
 
 def collect_role(
     files: Iterable[SessionFile], role: str, rules: list[RoleRule], cache: ParseCache, path: Path,
     tally: CorpusTally,
 ) -> RoleStore:
-    """Write the role's sessions (from the parse cache) to `path`, atomically."""
-    count, digest = write_session_lines(path, role_session_lines(files, role, rules, cache, tally))
+    """Write the role's sessions (from the parse cache) to `path`, atomically; not rewritten
+    when the role's picks are the ones the store was written from."""
+    files = list(files)
+    key = scan_key(files, rules)
+    scanned = _scanned(cache, key, role)
+    if scanned is not None and (store := _reuse(path, scanned[0])) is not None:
+        cache.reused += len(files)
+        _merge(tally, scanned[1])
+        return store
+    mine = CorpusTally()
+    everyone = corpus_picks(files, rules, cache, mine)
+    _merge(tally, mine)
+    keys = {r: picks_key(p) for r, p in everyone.items()}
+    picks = everyone.get(role, [])
+    store = _reuse(path, keys.get(role, EMPTY_PICKS)) or _write_store(path, picks, keys.get(role, EMPTY_PICKS), cache)
     cache.save()
-    return RoleStore(str(path), count, digest)
+    _save_scan(cache, key, mine, keys)
+    return store

@@ -2,6 +2,7 @@
 
 import os
 import shutil
+from pathlib import Path
 
 from gastown_assets.samples import SESSIONS_DIR
 from gastown_assets.training.config import role_rules
@@ -51,3 +52,51 @@ def test_role_rules_apply_at_read_time_so_the_cache_survives_a_rule_change(tmp_p
 def test_subagent_sessions_take_their_parents_role_and_are_not_trained_on(tmp_path):
     _, _, tally = _collect(SESSIONS_DIR, tmp_path)
     assert tally.other_kinds == {"polecat:subagent": 1}
+
+
+def test_a_rerun_of_an_unchanged_corpus_reads_neither_manifest_nor_bodies(tmp_path, monkeypatch):
+    first, _, tally = _collect(SESSIONS_DIR, tmp_path)
+    _collect(SESSIONS_DIR, tmp_path, role="crew")
+
+    def unused(*args, **kwargs):
+        raise AssertionError("the listing, rules and store stamp were enough")
+
+    monkeypatch.setattr(ParseCache, "_load_manifest", unused)
+    monkeypatch.setattr(ParseCache, "session_lines", unused)
+    again, cache, again_tally = _collect(SESSIONS_DIR, tmp_path)
+    crew, _, _ = _collect(SESSIONS_DIR, tmp_path, role="crew")
+    assert again == first and cache.reused == tally.files and again_tally == tally
+    assert crew.sessions == tally.sessions_by_role["crew"]
+
+
+def test_a_grown_store_copied_from_the_old_one_equals_one_written_afresh(tmp_path, monkeypatch):
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SESSIONS_DIR, corpus)
+    _collect(corpus, tmp_path / "a")
+    polecats = sorted(p for p in corpus.rglob("*.jsonl") if "polecats" in p.parent.name and p.parent.parent == corpus)
+    for i, src in enumerate((polecats[0], polecats[-1])):  # one sorts before the rest, one in between
+        sid = f"{src.stem[:8]}-0000-4000-8000-00000000000{i}"
+        src.with_name(f"{sid}.jsonl").write_bytes(src.read_bytes().replace(src.stem.encode(), sid.encode()))
+    data = polecats[1].read_bytes()
+    assert b'"text":"' in data
+    polecats[1].write_bytes(data.replace(b'"text":"', b'"text":"Revised: ', 1))
+    (polecats[5]).unlink()
+
+    read = []
+    session_lines = ParseCache.session_lines
+    monkeypatch.setattr(ParseCache, "session_lines",
+                        lambda self, entry, wanted: read.append(entry.source) or session_lines(self, entry, wanted))
+    grown, _, _ = _collect(corpus, tmp_path / "a")
+    assert len(read) == 3, "only the new and the changed files' sessions are read from the cache bodies"
+    fresh, _, _ = _collect(corpus, tmp_path / "b")
+    assert grown.sessions == fresh.sessions == 81 and grown.digest == fresh.digest
+    assert Path(grown.path).read_bytes() == Path(fresh.path).read_bytes()
+
+
+def test_a_damaged_cache_body_is_parsed_again(tmp_path):
+    first, _, _ = _collect(SESSIONS_DIR, tmp_path)
+    for body in (tmp_path / "cache").glob("*.jsonl"):
+        body.write_bytes(body.read_bytes()[:-10])
+    Path(first.path).unlink()  # the store must be written again, from the bodies
+    again, cache, tally = _collect(SESSIONS_DIR, tmp_path)
+    assert again.digest == first.digest and cache.parsed > 0
