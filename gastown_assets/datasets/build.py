@@ -159,15 +159,20 @@ def _build(lines: Iterable[bytes], spec: BuildSpec, count: CountTokens, out_dir:
     result = DatasetBuild(DatasetFile(str(out_dir / "train.jsonl")), DatasetFile(str(out_dir / "val.jsonl")))
     redactor, deduper = Redactor(), Deduper(threshold=spec.dedup_threshold)
     spec_digest = spec.digest.encode()
-    cache = RowCache(out_dir / f".rows-{spec.digest}.cache")
-    with cache.writer() as cached, atomic_open(out_dir / "train.jsonl") as tf, atomic_open(out_dir / "val.jsonl") as vf:
+    cache_path = out_dir / f".rows-{spec.digest}.cache"
+    with RowCache(cache_path) as cache, atomic_open(out_dir / "train.jsonl") as tf, \
+            atomic_open(out_dir / "val.jsonl") as vf:
         train, val = _Writer(tf, result.train), _Writer(vf, result.val)
         for line in lines:
             key = hashlib.blake2b(line + spec_digest, digest_size=16).hexdigest()
-            rows = cache.get(key) or session_rows(line, spec, count, redactor, deduper)
-            cached.put(key, rows)
-            result.dropped.update(rows.dropped)
-            result.redacted.update(rows.redacted)
+            rows = cache.get(key)
+            if rows is None:
+                rows = session_rows(line, spec, count, redactor, deduper)
+                cache.put(key, rows)
+            if rows.dropped:
+                result.dropped.update(rows.dropped)
+            if rows.redacted:
+                result.redacted.update(rows.redacted)
             target = val if is_val(rows.session_id, spec.val_fraction, spec.split_salt) else train
             kept = 0
             for index, (row_line, tokens, fp) in enumerate(zip(rows.lines, rows.tokens, rows.fingerprints)):
@@ -180,4 +185,7 @@ def _build(lines: Iterable[bytes], spec: BuildSpec, count: CountTokens, out_dir:
             target.target.sessions += kept > 0
         result.train.digest, result.val.digest = train.hash.hexdigest(), val.hash.hexdigest()
     result.cache_hits, result.cache_misses = cache.hits, cache.misses
+    for stale in out_dir.glob(".rows-*.cache"):  # other specs' rows: never read again unless the spec goes back
+        if stale != cache_path:
+            stale.unlink(missing_ok=True)
     return result

@@ -8,13 +8,16 @@ as datasketch's MinHashLSH lays them out). Only digests, signatures and the LSH 
 Speed: the shingles are hashed with numpy in one pass over the row's bytes (a polynomial prefix
 hash gives every shingle's hash as a difference of two prefixes), then permuted with
 datasketch's own "affine32" permutations (h -> a*h + b mod 2^32, the same `a`, `b` a
-`MinHash(num_perm, seed)` draws) -- no per-shingle Python call.
+`MinHash(num_perm, seed)` draws) -- no per-shingle Python call. The permutations and the band
+layout are drawn and solved here the way datasketch does it (tests check both against it):
+importing datasketch imports scipy, over a second of every run's start.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections import Counter
+from functools import lru_cache
 
 import numpy as np
 import orjson
@@ -134,16 +137,16 @@ class Deduper:
         if shingle < 1:
             raise ValueError("shingle must be >= 1")
         self.threshold, self.num_perm, self.shingle, self.seed = threshold, num_perm, shingle, seed
-        from datasketch import MinHash, MinHashLSH  # here: datasketch imports scipy (~1.5 s)
-        probe = MinHash(num_perm=num_perm, seed=seed)  # affine32: datasketch's permutations
-        a, b = probe.permutations
-        self._a, self._b = a.astype(np.uint32)[:, None], b.astype(np.uint32)[:, None]
+        a, b = affine32_permutations(num_perm, seed)
+        self._a, self._b = a[:, None], b[:, None]
         self._hasher = ShingleHasher(shingle)
-        lsh = MinHashLSH(threshold=threshold, num_perm=num_perm, weights=LSH_WEIGHTS)  # only for its b, r
-        self._lsh = _Bands(lsh.b, lsh.r)
+        bands, rows = lsh_bands(threshold, num_perm, LSH_WEIGHTS)
+        if bands < 2:
+            raise ValueError(f"threshold {threshold} leaves {bands} LSH band (at least 2 are needed)")
+        self._lsh = _Bands(bands, rows)
         self._digests: dict[bytes, int] = {}  # blake2b of the normalised text -> row index
         self._keys: list[str] = []  # row index -> the caller's key
-        self._sigs = np.empty((1024, num_perm), dtype=np.uint32)  # row index -> signature
+        self._sigs = bytearray()  # row index -> signature (num_perm uint32s)
         self.counts: Counter = Counter()  # "new", "exact", "near"
         self.duplicate_of: str | None = None  # key of the kept row the last check matched
 
@@ -186,12 +189,14 @@ class Deduper:
             self.duplicate_of = self._keys[seen]
             self.counts["exact"] += 1
             return "exact"
-        sig = np.frombuffer(fingerprint[16:], dtype=np.uint32) if len(fingerprint) > 16 else None
-        if sig is not None:
-            candidates = self._lsh.query(sig)
+        has_sig = len(fingerprint) > 16
+        if has_sig:
+            bands = self._lsh.keys(fingerprint, 16)
+            candidates = self._lsh.query(bands)
             if candidates:
                 idx = np.array(sorted(candidates), dtype=np.int64)
-                sims = (self._sigs[idx] == sig).mean(axis=1)
+                sig = np.frombuffer(fingerprint, dtype=np.uint32, offset=16)
+                sims = (np.frombuffer(self._sigs, dtype=np.uint32).reshape(-1, self.num_perm)[idx] == sig).mean(axis=1)
                 best = int(np.argmax(sims))  # the most similar; the earliest on ties
                 if sims[best] >= self.threshold:
                     self.duplicate_of = self._keys[int(idx[best])]
@@ -200,13 +205,11 @@ class Deduper:
         index = len(self._keys)
         self._digests[digest] = index
         self._keys.append(key)
-        if sig is not None:
-            while index >= self._sigs.shape[0]:
-                grown = np.empty((self._sigs.shape[0] * 2, self.num_perm), dtype=np.uint32)
-                grown[:index] = self._sigs[:index]
-                self._sigs = grown
-            self._sigs[index] = sig
-            self._lsh.insert(index, sig)
+        if has_sig:
+            self._sigs += memoryview(fingerprint)[16:]
+            self._lsh.insert(index, bands)
+        else:  # a row without text: a slot that no band points to
+            self._sigs += bytes(4 * self.num_perm)
         self.counts["new"] += 1
         return None
 
@@ -214,26 +217,28 @@ class Deduper:
 class _Bands:
     """LSH band buckets with datasketch's band layout, in plain dicts: a bucket holds one row
     index (an int) until a second row lands in it. About 1 KB a kept row with the signature,
-    against 2.9 KB in MinHashLSH, whose every bucket is a Python set."""
+    against 2.9 KB in MinHashLSH, whose every bucket is a Python set. A band's key is the hash
+    of its bytes in the signature (uint32s, as the fingerprint stores them)."""
 
     def __init__(self, bands: int, rows: int):
         self.rows = rows
         self.tables: list[dict[int, int | list[int]]] = [{} for _ in range(bands)]
+        self._spans = [(i * rows * 4, (i + 1) * rows * 4) for i in range(bands)]
 
-    def _keys(self, sig: np.ndarray) -> list[int]:
-        r = self.rows
-        return [hash(sig[i * r:(i + 1) * r].tobytes()) for i in range(len(self.tables))]
+    def keys(self, data: bytes, offset: int = 0) -> list[int]:
+        """The band keys of the signature stored in data[offset:]."""
+        return [hash(data[offset + lo:offset + hi]) for lo, hi in self._spans]
 
-    def query(self, sig: np.ndarray) -> set[int]:
+    def query(self, keys: list[int]) -> set[int]:
         found: set[int] = set()
-        for table, key in zip(self.tables, self._keys(sig)):
+        for table, key in zip(self.tables, keys):
             hit = table.get(key)
             if hit is not None:
                 found.update((hit,) if isinstance(hit, int) else hit)
         return found
 
-    def insert(self, index: int, sig: np.ndarray) -> None:
-        for table, key in zip(self.tables, self._keys(sig)):
+    def insert(self, index: int, keys: list[int]) -> None:
+        for table, key in zip(self.tables, keys):
             hit = table.get(key)
             if hit is None:
                 table[key] = index
@@ -241,6 +246,39 @@ class _Bands:
                 table[key] = [hit, index]
             else:
                 hit.append(index)
+
+
+def affine32_permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(a, b) of datasketch's `MinHash(num_perm, seed)` in its default "affine32" scheme: odd
+    multipliers and offsets, drawn from RandomState(seed) in the same order."""
+    gen = np.random.RandomState(seed)
+    a = gen.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = gen.randint(0, 1 << 32, num_perm, dtype=np.uint32)
+    return a, b
+
+
+def _gauss_legendre(f, lo: float, hi: float, nodes: tuple[np.ndarray, np.ndarray]) -> float:
+    x, w = nodes
+    half = (hi - lo) / 2
+    return float(half * np.dot(w, f(half * x + (lo + hi) / 2)))
+
+
+@lru_cache(maxsize=16)
+def lsh_bands(threshold: float, num_perm: int, weights: tuple[float, float]) -> tuple[int, int]:
+    """(bands, rows) minimising the weighted false positive and negative probabilities, as
+    datasketch's MinHashLSH picks them. Its integrands are polynomials of degree <= num_perm,
+    which a Gauss-Legendre rule with num_perm/2 + 1 nodes integrates exactly (scipy's quad gets
+    the same numbers to ~1e-14)."""
+    nodes = np.polynomial.legendre.leggauss(num_perm // 2 + 1)
+    best, opt = float("inf"), (0, 0)
+    for b in range(1, num_perm + 1):
+        for r in range(1, num_perm // b + 1):
+            fp = _gauss_legendre(lambda s: 1 - (1 - s ** float(r)) ** float(b), 0.0, threshold, nodes)
+            fn = _gauss_legendre(lambda s: (1 - s ** float(r)) ** float(b), threshold, 1.0, nodes)
+            error = fp * weights[0] + fn * weights[1]
+            if error < best:
+                best, opt = error, (b, r)
+    return opt
 
 
 def _content_text(content) -> str:

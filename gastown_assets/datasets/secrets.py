@@ -10,9 +10,10 @@ What is found:
   `\\"NAME\\": \\"value\\"`, `'NAME': 'value'`, `Authorization: Bearer value`. Only the value is
   redacted. Placeholders (`${VAR}`, `$VAR`, `<token>`, `***`, `xxx`, true/false/null/none, values
   under 8 characters, `[REDACTED:...]`) and code (`token = get_token()`, `key: self.key`) are kept;
-* detect-secrets' regex plugins (`PLUGIN_NAMES`). Their `denylist` regexes are used directly, not
-  `analyze_line`, which may call the provider to verify a candidate: a scrubber must never send a
-  secret anywhere. The entropy and keyword plugins are not used (our patterns replace them).
+* detect-secrets' regex plugins (`PLUGIN_NAMES`; imported when a hint first fires). Their
+  `denylist` regexes are used directly, not `analyze_line`, which may call the provider to verify
+  a candidate: a scrubber must never send a secret anywhere. The entropy and keyword plugins are
+  not used (our patterns replace them).
 
 Everything is escape-aware: a secret is found the same way in a plain string, in JSON text
 embedded in a JSON string (`{\\"api_key\\": \\"sk-...\\"}`) and in `\\n`-escaped .env contents
@@ -552,8 +553,20 @@ def _load_plugins() -> dict[str, _Plugin]:
     return plugins
 
 
-_PLUGINS = _load_plugins()
-PLUGIN_NAMES = tuple(_PLUGINS)
+_PLUGIN_CLASSES = frozenset(cls_name for _, cls_name, _, _ in _PLUGIN_SPECS)
+_PLUGINS: dict[str, _Plugin] = {}  # loaded when a hint first fires: importing detect-secrets takes ~0.3 s
+
+
+def _plugins() -> dict[str, _Plugin]:
+    if not _PLUGINS:
+        _PLUGINS.update(_load_plugins())
+    return _PLUGINS
+
+
+def __getattr__(name: str):
+    if name == "PLUGIN_NAMES":  # the plugins this detect-secrets ships (importing it)
+        return tuple(_plugins())
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True)
@@ -570,7 +583,7 @@ class _Pass:
 def _passes(alts: list[_Alt]) -> tuple[_Pass, ...]:
     grouped: dict[tuple[str, bool], list[_Alt]] = {}
     for alt in alts:
-        if not alt.plugin or alt.plugin in _PLUGINS:
+        if not alt.plugin or alt.plugin in _PLUGIN_CLASSES:  # a plugin not shipped never fires
             grouped.setdefault((alt.anchor, alt.lowered), []).append(alt)
     passes = []
     for (anchor, lowered), group in grouped.items():
@@ -714,10 +727,11 @@ class Redactor:
             chars = _char_offsets(b, [p for s, e, _ in raw for p in (s, e)] + [p for ps in fired.values() for p in ps])
             raw = [(chars[s], chars[e], k) for s, e, k in raw]
             fired = {name: [chars[p] for p in ps] for name, ps in fired.items()}
+        plugins = _plugins() if fired else _PLUGINS
         for name, positions in fired.items():
-            if name in _PLUGINS:
+            if name in plugins:
                 for lo, hi in _windows(positions, len(text)):
-                    raw.extend(_plugin_spans(_PLUGINS[name], text, lo, hi))
+                    raw.extend(_plugin_spans(plugins[name], text, lo, hi))
         for kind, regex in self._extra:
             for m in regex.finditer(text):
                 start, end = m.span("secret") if "secret" in regex.groupindex else m.span()

@@ -100,3 +100,52 @@ def test_same_input_and_spec_skip_the_build_and_keep_the_files(tmp_path, counter
     Path(first.train.path).write_text("")  # files changed behind its back: rebuilt
     rebuilt = build(read_stored_lines(store), spec, counter, tmp_path / "out", input_digest="v1")
     assert Path(rebuilt.train.path).read_bytes() and rebuilt.train.digest == first.train.digest
+
+
+def _role_build(corpus: Path, data: Path, role: str, counter):
+    """raw_transcripts then the dataset build for one role, as the assets run them."""
+    store = collect_role(list(find_session_files([corpus])), role, role_rules(CONFIG_DIR), ParseCache(data / "cache"),
+                         data / "transcripts" / f"{role}.jsonl", CorpusTally())
+    spec = spec_for(CONFIG_DIR, role, "local", data, tokenizer_id="test")
+    return store, build(read_stored_lines(Path(store.path)), spec, counter, data / "datasets" / role,
+                        input_digest=store.digest)
+
+
+def _outputs(store, result) -> tuple[bytes, ...]:
+    return tuple(Path(p).read_bytes() for p in (store.path, result.train.path, result.val.path))
+
+
+@pytest.mark.parametrize("where", ["first", "middle", "changed"])
+def test_a_rerun_after_a_change_writes_what_a_full_build_writes(tmp_path, counter, where):
+    import shutil
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SESSIONS_DIR, corpus)
+    polecats = sorted(p for p in corpus.rglob("*.jsonl") if "polecats" in p.parent.name and p.parent.parent == corpus)
+    store, first = _role_build(corpus, tmp_path / "data", "polecat", counter)
+    _role_build(corpus, tmp_path / "data", "crew", counter)
+
+    src = polecats[len(polecats) // 2]
+    if where == "changed":  # a session's file changed in place
+        data = src.read_bytes()
+        assert b'"text":"' in data
+        src.write_bytes(data.replace(b'"text":"', b'"text":"Revised: ', 1))
+    else:
+        sid = f"{src.stem[:8]}-ffff-4fff-8fff-ffffffffffff"  # sorts right after src
+        if where == "first":
+            sid = "00000000-0000-4000-8000-000000000001"
+        new = src.with_name(f"{sid}.jsonl")
+        new.write_bytes(polecats[0].read_bytes().replace(polecats[0].stem.encode(), sid.encode()))
+
+    again_store, again = _role_build(corpus, tmp_path / "data", "polecat", counter)
+    crew_store, crew = _role_build(corpus, tmp_path / "data", "crew", counter)
+    fresh_store, fresh = _role_build(corpus, tmp_path / "fresh", "polecat", counter)
+    fresh_crew_store, fresh_crew = _role_build(corpus, tmp_path / "fresh", "crew", counter)
+
+    assert again.cache_misses == 1 and again.cache_hits == first.cache_misses - (where == "changed")
+    assert _outputs(again_store, again) == _outputs(fresh_store, fresh)
+    assert (again_store.digest, again.train.digest, again.val.digest) == (fresh_store.digest, fresh.train.digest,
+                                                                           fresh.val.digest)
+    assert (again.dropped, again.redacted, again.duplicates) == (fresh.dropped, fresh.redacted, fresh.duplicates)
+    assert _outputs(crew_store, crew) == _outputs(fresh_crew_store, fresh_crew)
+    assert store.digest != again_store.digest

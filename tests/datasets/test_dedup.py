@@ -144,3 +144,22 @@ def test_shingle_hashes_do_not_depend_on_position():
     assert set(shingle_hashes(text, 5).tolist()) <= set(shifted.tolist())
     assert shifted.size == 46 + 2
     assert shingle_hashes("too few words", 5).size == 1 and shingle_hashes("", 5).size == 0
+
+
+def test_permutations_and_bands_are_datasketchs():
+    """Drawn and solved here (importing datasketch costs a second of scipy), checked against it."""
+    import pytest
+    from datasketch import MinHash
+    from datasketch.lsh import _optimal_param
+
+    from gastown_assets.datasets.dedup import LSH_WEIGHTS, affine32_permutations, lsh_bands
+
+    for num_perm, seed in ((64, 1), (128, 7), (16, 3)):
+        a, b = MinHash(num_perm=num_perm, seed=seed).permutations
+        mine = affine32_permutations(num_perm, seed)
+        assert mine[0].dtype == a.dtype and (mine[0] == a).all() and (mine[1] == b).all()
+    for threshold in (0.5, 0.7, 0.8, 0.85, 0.9, 0.95):
+        for weights in (LSH_WEIGHTS, (0.5, 0.5)):
+            assert lsh_bands(threshold, 64, weights) == _optimal_param(threshold, 64, *weights)
+    with pytest.raises(ValueError):
+        Deduper(threshold=1.0, num_perm=4)
