@@ -4,7 +4,7 @@ import dagster as dg
 
 from gastown_assets.defs.datasets import role_datasets
 from gastown_assets.defs.evaluation import eval_report
-from gastown_assets.defs.resources import GastownConfig
+from gastown_assets.defs.resources import GastownConfig, WandbConfig
 from gastown_assets.defs.training import base_model, lora_adapter
 from gastown_assets.defs.transcripts import raw_transcripts
 from gastown_assets.settings import Settings
@@ -13,6 +13,10 @@ defs = dg.Definitions(
     assets=[raw_transcripts, role_datasets, base_model, lora_adapter, eval_report],
     resources={
         "gastown": GastownConfig.from_env(),
+        "wandb": WandbConfig.from_env(),
+        # The trainer runs as its own process under Dagster Pipes (the run worker's container on
+        # the GPU deployment); its logs and final metrics come back to this run.
+        "trainer": dg.PipesSubprocessClient(),
         # Small pickled handles (paths + versions) live beside the data they point at.
         "io_manager": dg.FilesystemIOManager(base_dir=str(Settings.from_env().data_dir / "storage")),
     },

@@ -34,3 +34,26 @@ class GastownConfig(dg.ConfigurableResource):
     def load_profile(self) -> Profile:
         s = self.settings
         return load_profile(s.config_dir, s.profile)
+
+
+class WandbConfig(dg.ConfigurableResource):
+    """W&B for the trainer: WANDB_API_KEY only ever comes from the environment (an EnvVar), and
+    WANDB_MODE, when set, overrides the profile's `wandb_mode` (offline keeps a local run)."""
+
+    api_key: str | None = None
+    mode: str | None = None
+    entity: str | None = None
+
+    @classmethod
+    def from_env(cls) -> "WandbConfig":
+        names = {"api_key": "WANDB_API_KEY", "mode": "WANDB_MODE", "entity": "WANDB_ENTITY"}
+        return cls(**{k: dg.EnvVar(v) for k, v in names.items() if os.environ.get(v)})
+
+    def trainer_env(self) -> dict[str, str]:
+        env = {"WANDB_API_KEY": self.api_key, "WANDB_ENTITY": self.entity}
+        return {k: v for k, v in env.items() if v}
+
+    def run_mode(self, profile_mode: str | None) -> str:
+        """online without a key would fail mid-run (or prompt): fall back to offline, said in logs."""
+        mode = self.mode or profile_mode or "disabled"
+        return "offline" if mode == "online" and not self.api_key else mode

@@ -8,11 +8,11 @@ import dagster as dg
 
 from gastown_assets.datasets.build import DatasetFile
 from gastown_assets.defs.partitions import ROLES
-from gastown_assets.defs.resources import GastownConfig
-from gastown_assets.training import launch
+from gastown_assets.defs.resources import GastownConfig, WandbConfig
+from gastown_assets.training import launch, vram
 from gastown_assets.training.base_model import BaseModel, resolve_base_model
-from gastown_assets.training.config import resolve
-from gastown_assets.training.validate import check_role_config
+from gastown_assets.training.config import ConfigError, Profile, ResolvedConfig, resolve
+from gastown_assets.training.preflight import preflight
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,13 +37,18 @@ def base_model(context: dg.AssetExecutionContext, gastown: GastownConfig) -> dg.
                                "profile": s.profile})
 
 
-@dg.asset(partitions_def=ROLES, group_name="training", code_version="1")
-def lora_adapter(context: dg.AssetExecutionContext, gastown: GastownConfig, base_model: BaseModel,
+GPU_LIMITS = {"dagster-k8s/config": {"container_config": {"resources": {"limits": {"nvidia.com/gpu": "1"}}}}}
+
+
+@dg.asset(partitions_def=ROLES, group_name="training", code_version="2", pool="gpu", op_tags=GPU_LIMITS)
+def lora_adapter(context: dg.AssetExecutionContext, gastown: GastownConfig, wandb: WandbConfig,
+                 trainer: dg.PipesSubprocessClient, base_model: BaseModel,
                  train_dataset: DatasetFile, val_dataset: DatasetFile) -> dg.Output[Adapter]:
     """A LoRA adapter for the role, trained by Axolotl (the same trainer the GPU uses) on the
-    resolved config base.yml ⊕ roles/<role>.yml ⊕ profiles/<profile>.yml ⊕ dataset paths."""
+    resolved config base.yml ⊕ roles/<role>.yml ⊕ profiles/<profile>.yml ⊕ dataset paths.
+    The config is checked against Axolotl's schema and the GPU's memory before training; the
+    trainer runs through Dagster Pipes and resumes a killed run from its last checkpoint."""
     role, settings = context.partition_key, gastown.settings
-    check_role_config(settings.config_dir, role, settings.profile)  # fail before any training
     if train_dataset.rows == 0 or val_dataset.rows == 0:
         raise dg.Failure(
             f"{gastown.role(role).path}: {role} has {train_dataset.rows} train and {val_dataset.rows} val rows "
@@ -55,19 +60,55 @@ def lora_adapter(context: dg.AssetExecutionContext, gastown: GastownConfig, base
                        train_path=Path(train_dataset.path), val_path=Path(val_dataset.path))
     version = launch.adapter_version(resolved.digest, data_versions)
     adapters = settings.role_dir("adapters", role)
-    resolved = resolved.for_run(adapters / f".work-{version}", f"{role}-{version}",
-                                settings.role_dir("prepared", role) / train_dataset.digest[:16])
-    context.log.info(f"training {role} adapter {version} with {settings.profile} profile")
-    context.add_output_metadata({"resolved_config": dg.MetadataValue.md(f"```yaml\n{resolved.to_yaml()}```")})
-    result = launch.train(resolved, adapters / f".work-{version}", adapters / version, on_line=context.log.info)
+    resolved = _for_run(context, resolved, wandb, adapters / f".work-{version}", version,
+                        settings.role_dir("prepared", role) / launch.prepared_key(data_versions))
+    profile = gastown.load_profile()
+    checks = _preflight(settings.config_dir, resolved, Path(val_dataset.path), base_model, profile)
+
+    started = launch.prepare(resolved, adapters / f".work-{version}", profile.gpu.count if profile.gpu else 1)
+    if started.resumed_from:
+        context.log.info(f"resuming {role} adapter {version} from {started.resumed_from}")
+    context.log.info(f"training {role} adapter {version} with {settings.profile} profile: {started.command}")
+    reported = trainer.run(context=context, command=started.command, env=wandb.trainer_env(),
+                           extras={"role": role, "version": version}).get_results()
+    result = launch.collect(adapters / f".work-{version}", adapters / version, started.resumed_from)
     adapter = Adapter(role, str(result.adapter_dir), version, resolved.digest, data_versions)
+    trainer_metadata = {k: v for r in reported for k, v in (r.metadata or {}).items()}
     return dg.Output(adapter, data_version=dg.DataVersion(version), metadata={
         "path": dg.MetadataValue.path(result.adapter_dir),
         "version": version,
         "config_digest": resolved.digest,
-        "train_loss": result.last("loss"),
-        "eval_loss": result.last("eval_loss"),
-        "steps": len([h for h in result.log_history if "loss" in h]),
-        "resumed_from": result.resumed_from or "",
+        "resumed_from": started.resumed_from or "",
+        "wandb_mode": resolved.axolotl.get("wandb_mode", "disabled"),
+        "resolved_config": dg.MetadataValue.md(f"```yaml\n{resolved.to_yaml()}```"),
+        **checks, **trainer_metadata,
         **{f"{k}_version": v for k, v in data_versions.items()},
     })
+
+
+def _for_run(context, resolved: ResolvedConfig, wandb: WandbConfig, work_dir: Path, version: str,
+             prepared_dir: Path) -> ResolvedConfig:
+    """Run names from role and version; one W&B run per materialization; mode from env or profile."""
+    role = resolved.role
+    run = resolved.for_run(work_dir, f"{role}-{version}", prepared_dir, f"{role}-{version}-{context.run_id[:8]}")
+    wanted = resolved.axolotl.get("wandb_mode")
+    mode = wandb.run_mode(wanted)
+    if mode != (wandb.mode or wanted):
+        context.log.warning(f"W&B: no WANDB_API_KEY set, so the {role} run logs to W&B in {mode} mode")
+    return dataclasses.replace(run, axolotl={**run.axolotl, "wandb_mode": mode})
+
+
+def _preflight(config_dir: Path, resolved: ResolvedConfig, val_path: Path, base: BaseModel,
+               profile: Profile) -> dict:
+    """Axolotl's schema, our rules and the GPU memory estimate, before any training starts."""
+    try:
+        preflight(config_dir, resolved, val_path)
+        est = vram.for_profile(profile, base.name_or_path, base.built, resolved.axolotl)
+    except (ConfigError, vram.DoesNotFit) as exc:
+        raise dg.Failure(f"pre-flight check failed, nothing trained: {exc}") from None
+    if est is None:
+        return {"vram_estimate": f"no model shape: add gpu.base_model to {profile.path}"}
+    limit = profile.gpu.memory_gib if profile.gpu else None
+    return {"vram_estimate_gib": round(est.total_gib, 2),
+            "vram_estimate": dg.MetadataValue.md(est.to_markdown(limit)),
+            "lora_parameters": est.lora_params}

@@ -21,7 +21,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from gastown_assets.transcripts.roles import RoleRule
 
 # Keys that say where one run writes, not what it trains: left out of the config digest.
-RUN_KEYS = frozenset({"output_dir", "wandb_name", "dataset_prepared_path", "resume_from_checkpoint"})
+RUN_KEYS = frozenset({"output_dir", "wandb_name", "wandb_run_id", "wandb_mode", "dataset_prepared_path",
+                      "resume_from_checkpoint", "plugins"})
 ROLE_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")  # also a safe path segment under the data dir
 
 
@@ -83,8 +84,30 @@ class TinyModel(_Strict):
     pretrain_chars: int = Field(default=3_000_000, ge=0)
 
 
+class ModelShape(_Strict):
+    """A base model's shape, enough to estimate its memory without fetching its config."""
+
+    hidden_size: int = Field(ge=1)
+    intermediate_size: int = Field(ge=1)
+    num_hidden_layers: int = Field(ge=1)
+    num_attention_heads: int = Field(ge=1)
+    num_key_value_heads: int = Field(ge=1)
+    vocab_size: int = Field(ge=1)
+    tie_word_embeddings: bool = False
+
+
+class GpuSpec(_Strict):
+    """The card a profile trains on: checked before any training starts."""
+
+    memory_gib: float = Field(gt=0)
+    count: int = Field(default=1, ge=1)  # more than one launches through `accelerate launch`
+    compute_capability: str = Field(default="sm_90", pattern=r"^sm_\d+$")
+    base_model: ModelShape | None = None
+
+
 class ProfileFile(_Strict):
     tiny_model: TinyModel | None = None
+    gpu: GpuSpec | None = None
     axolotl: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -108,6 +131,7 @@ class Profile:
     path: Path
     tiny_model: TinyModel | None
     overlay: dict[str, Any]
+    gpu: GpuSpec | None = None
 
 
 @dataclass(frozen=True)
@@ -123,9 +147,11 @@ class ResolvedConfig:
         stable = {k: v for k, v in self.axolotl.items() if k not in RUN_KEYS}
         return hashlib.sha256(orjson.dumps(stable, option=orjson.OPT_SORT_KEYS)).hexdigest()[:16]
 
-    def for_run(self, output_dir: Path, run_name: str, prepared_dir: Path) -> "ResolvedConfig":
+    def for_run(self, output_dir: Path, run_name: str, prepared_dir: Path,
+                run_id: str | None = None) -> "ResolvedConfig":
+        """Where this run writes and what W&B calls it; one W&B run per materialization."""
         cfg = dict(self.axolotl, output_dir=str(output_dir), wandb_name=run_name,
-                   dataset_prepared_path=str(prepared_dir))
+                   wandb_run_id=run_id or run_name, dataset_prepared_path=str(prepared_dir))
         return ResolvedConfig(self.role, self.profile, cfg, self.sources)
 
     def to_yaml(self) -> str:
@@ -187,7 +213,7 @@ def role_rules(config_dir: Path) -> list[RoleRule]:
 def load_profile(config_dir: Path, name: str) -> Profile:
     path = config_dir / "profiles" / f"{name}.yml"
     parsed = _parse(ProfileFile, path)
-    return Profile(name, path, parsed.tiny_model, parsed.axolotl)
+    return Profile(name, path, parsed.tiny_model, parsed.axolotl, parsed.gpu)
 
 
 def load_base(config_dir: Path) -> BaseFile:

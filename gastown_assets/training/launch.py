@@ -1,16 +1,15 @@
-"""Launch a training run in a child process and collect the finished adapter.
+"""Prepare a training run, run it, and collect the finished adapter.
 
-The child is `python -m gastown_assets.training.run`; its log lines are passed to `on_line` as
-they come. Training happens in a work dir keyed by the adapter version, so a killed run resumes
-from its last checkpoint; the finished adapter is moved into place in one rename.
+The trainer is `python -m gastown_assets.training.run` (through `accelerate launch` on more
+than one GPU). lora_adapter starts it under Dagster Pipes; `train` here runs it as a plain child
+process (scripts, tests). Training happens in a work dir keyed by the adapter version, so a killed
+or preempted run resumes from its last checkpoint; the adapter is moved into place in one rename.
 """
 
 from __future__ import annotations
 
-import ast
 import hashlib
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -24,7 +23,7 @@ from gastown_assets.atomic import replace_dir, write_text
 from gastown_assets.training.config import ResolvedConfig
 
 ADAPTER_FILES = ("adapter_model.safetensors", "adapter_config.json")
-LOG_DICT = re.compile(r"\{'(?:loss|eval_loss|train_runtime)'.*?\}")
+HISTORY_FILE = "log_history.json"  # written by the reporter plugin when training ends
 
 
 @dataclass
@@ -38,6 +37,13 @@ class TrainResult:
         return float(values[-1]) if values else None
 
 
+@dataclass(frozen=True)
+class Launch:
+    command: list[str]
+    config_path: Path
+    resumed_from: str | None
+
+
 class TrainingFailed(RuntimeError):
     pass
 
@@ -48,28 +54,39 @@ def adapter_version(config_digest: str, data_versions: dict[str, str]) -> str:
     return f"{config_digest[:8]}-{data[:8]}"
 
 
+def prepared_key(data_versions: dict[str, str]) -> str:
+    """Axolotl's tokenized-dataset cache folder: new data or a new tokenizer, a new folder.
+    Axolotl keys its own cache by dataset path and config, not content, so the same path with
+    new rows would otherwise train on the stale copy."""
+    raw = "|".join(f"{k}={v}" for k, v in sorted(data_versions.items()))
+    return hashlib.sha256(raw.encode()).hexdigest()[:16]
+
+
 def latest_checkpoint(work_dir: Path) -> Path | None:
-    points = [p for p in work_dir.glob("checkpoint-*") if p.name.split("-")[-1].isdigit()]
+    """The newest checkpoint the trainer finished writing (its trainer_state.json is last)."""
+    points = [p for p in work_dir.glob("checkpoint-*")
+              if p.name.split("-")[-1].isdigit() and (p / "trainer_state.json").is_file()]
     return max(points, key=lambda p: int(p.name.split("-")[-1]), default=None)
 
 
-def parse_log_line(line: str) -> dict | None:
-    """Trainer log dicts as Axolotl prints them: {'loss': '6.7', 'epoch': '0.1', ...}."""
-    match = LOG_DICT.search(line)
-    if not match:
-        return None
-    try:
-        raw = ast.literal_eval(match.group(0))
-    except (ValueError, SyntaxError):
-        return None
-    return {k: _number(v) for k, v in raw.items()}
+def trainer_command(config_path: Path, num_processes: int = 1) -> list[str]:
+    module = ["-m", "gastown_assets.training.run", str(config_path)]
+    if num_processes > 1:
+        return [sys.executable, "-m", "accelerate.commands.launch", "--num_processes",
+                str(num_processes), *module]
+    return [sys.executable, *module]
 
 
-def _number(value):
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return value
+def prepare(resolved: ResolvedConfig, work_dir: Path, num_processes: int = 1) -> Launch:
+    """Write the run's config into the work dir, resuming from its latest checkpoint if any."""
+    cfg = dict(resolved.axolotl, output_dir=str(work_dir))  # also for a config resolved elsewhere
+    checkpoint = latest_checkpoint(work_dir) if work_dir.exists() else None
+    if checkpoint:
+        cfg["resume_from_checkpoint"] = str(checkpoint)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    config_path = work_dir / "resolved_config.yml"
+    write_text(config_path, ResolvedConfig(resolved.role, resolved.profile, cfg, resolved.sources).to_yaml())
+    return Launch(trainer_command(config_path, num_processes), config_path, str(checkpoint) if checkpoint else None)
 
 
 def train(
@@ -79,47 +96,37 @@ def train(
     on_line: Callable[[str], None] = print,
     env: dict[str, str] | None = None,
 ) -> TrainResult:
-    cfg = dict(resolved.axolotl, output_dir=str(work_dir))  # also for a config resolved elsewhere
-    checkpoint = latest_checkpoint(work_dir) if work_dir.exists() else None
-    if checkpoint:
-        cfg["resume_from_checkpoint"] = str(checkpoint)
-    work_dir.mkdir(parents=True, exist_ok=True)
-    config_path = work_dir / "resolved_config.yml"
-    write_text(config_path, ResolvedConfig(resolved.role, resolved.profile, cfg, resolved.sources).to_yaml())
-    history = _run([sys.executable, "-m", "gastown_assets.training.run", str(config_path)], on_line, env)
-    result = TrainResult(adapter_dir, history, str(checkpoint) if checkpoint else None)
-    _collect(work_dir, adapter_dir, resolved, history)
-    return result
+    """Run the trainer as a plain child process (no Dagster) and collect the adapter."""
+    launch = prepare(resolved, work_dir)
+    _run(launch.command, on_line, env)
+    return collect(work_dir, adapter_dir, launch.resumed_from)
 
 
-def _run(cmd: list[str], on_line: Callable[[str], None], env: dict[str, str] | None) -> list[dict]:
-    history: list[dict] = []
+def _run(cmd: list[str], on_line: Callable[[str], None], env: dict[str, str] | None) -> None:
     tail: list[str] = []
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             env={**os.environ, **(env or {})}, bufsize=1)
     assert proc.stdout is not None
     for raw in proc.stdout:
-        # tqdm redraws with \r; each redraw may carry a log dict
-        for line in raw.rstrip("\n").split("\r"):
-            entry = parse_log_line(line)
-            if entry:
-                history.append(entry)
-                on_line(line.strip())
-            tail = (tail + [line])[-40:]
+        line = raw.rstrip("\n").split("\r")[-1]  # progress bars redraw with \r on the same line
+        if "[gastown] " in line:
+            on_line(line.split("[gastown] ", 1)[1])
+        tail = (tail + [line])[-40:]
     if proc.wait() != 0:
         raise TrainingFailed(f"axolotl exited with {proc.returncode}; last lines:\n" + "\n".join(tail))
-    return history
 
 
-def _collect(work_dir: Path, adapter_dir: Path, resolved: ResolvedConfig, history: list[dict]) -> None:
-    missing = [name for name in ADAPTER_FILES if not (work_dir / name).is_file()]
+def collect(work_dir: Path, adapter_dir: Path, resumed_from: str | None = None) -> TrainResult:
+    """Move the finished adapter, its config and log history into adapter_dir in one rename."""
+    missing = [name for name in (*ADAPTER_FILES, HISTORY_FILE) if not (work_dir / name).is_file()]
     if missing:
         raise TrainingFailed(f"{work_dir}: training finished without {', '.join(missing)}")
     staging = adapter_dir.with_name(f".{adapter_dir.name}.staging")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
-    for name in (*ADAPTER_FILES, "resolved_config.yml"):
+    for name in (*ADAPTER_FILES, "resolved_config.yml", HISTORY_FILE):
         shutil.copy2(work_dir / name, staging / name)
-    (staging / "log_history.json").write_bytes(orjson.dumps(history, option=orjson.OPT_INDENT_2))
+    history = orjson.loads((work_dir / HISTORY_FILE).read_bytes())
     replace_dir(staging, adapter_dir)
     shutil.rmtree(work_dir, ignore_errors=True)  # checkpoints are only for resuming this version
+    return TrainResult(adapter_dir, history, resumed_from)

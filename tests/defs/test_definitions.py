@@ -1,5 +1,7 @@
 """A snapshot of the graph: asset keys, groups, partitions and checks other tools rely on."""
 
+import json
+
 import yaml
 
 from gastown_assets.definitions import defs
@@ -42,3 +44,11 @@ def test_blocking_dataset_checks_are_declared():
 def test_workspace_loads_the_definitions_module():
     workspace = yaml.safe_load((REPO / "workspace.yaml").read_text())
     assert workspace["load_from"] == [{"python_module": {"module_name": "gastown_assets.definitions", "attribute": "defs"}}]
+
+
+def test_training_runs_one_at_a_time_on_a_gpu():
+    adapter = next(a for a in defs.assets if [k.to_user_string() for k in a.keys] == ["lora_adapter"])
+    assert adapter.op.pool == "gpu"
+    k8s = json.loads(adapter.op.tags["dagster-k8s/config"])  # tags hold JSON strings
+    limits = k8s["container_config"]["resources"]["limits"]
+    assert limits == {"nvidia.com/gpu": "1"}

@@ -7,20 +7,27 @@ import dagster as dg
 import pytest
 
 from gastown_assets.definitions import defs
-from gastown_assets.defs.resources import GastownConfig
+from gastown_assets.defs.resources import GastownConfig, WandbConfig
 from gastown_assets.samples import PLANTED_SECRETS, SESSIONS_DIR
 
 
 @pytest.fixture(scope="module")
-def polecat_run(tmp_path_factory):
+def instance():
+    with dg.DagsterInstance.ephemeral() as inst:
+        yield inst
+
+
+@pytest.fixture(scope="module")
+def polecat_run(tmp_path_factory, instance):
     data = tmp_path_factory.mktemp("data")
     resources = {
         "gastown": GastownConfig(sessions_dir=str(SESSIONS_DIR), data_dir=str(data), profile="local"),
         "io_manager": dg.FilesystemIOManager(base_dir=str(data / "storage")),
+        "wandb": WandbConfig(mode="disabled"),
+        "trainer": dg.PipesSubprocessClient(),
     }
     assets = list(defs.assets)
-    result = dg.materialize(assets, partition_key="polecat", resources=resources,
-                            instance=dg.DagsterInstance.ephemeral())
+    result = dg.materialize(assets, partition_key="polecat", resources=resources, instance=instance)
     return result, data
 
 
@@ -73,3 +80,16 @@ def test_no_planted_secret_reaches_run_logs_metadata_datasets_or_reports(polecat
     for path in [*data.glob("datasets/polecat/*.jsonl"), *data.glob("reports/polecat/*")]:
         seen += path.read_text()
     assert planted and not [value for value in planted if value in seen]
+
+
+def test_trainer_streams_progress_and_reports_metrics_through_pipes(polecat_run, instance):
+    result, _ = polecat_run
+    messages = [e.user_message for e in instance.all_logs(result.run_id)]
+    assert any(m.startswith("step 60/60 loss") for m in messages), "no per-step loss from the trainer"
+    assert any("learning_rate" in m for m in messages)
+    adapter_meta = {m.asset_key.to_user_string(): m.materialization.metadata
+                    for m in result.get_asset_materialization_events()}["lora_adapter"]
+    assert adapter_meta["steps"].value == 60 and adapter_meta["train_loss"].value > 0
+    assert adapter_meta["eval_loss"].value > 0 and adapter_meta["resumed_from_step"].value == 0
+    assert 0 < adapter_meta["vram_estimate_gib"].value < 2  # the tiny model
+    assert adapter_meta["wandb_mode"].value == "disabled"

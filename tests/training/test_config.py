@@ -43,7 +43,7 @@ def test_gpu_recipe_per_role(role, epochs, warmup):
 def test_local_profile_is_cpu_safe():
     cfg = _resolve("polecat", "local")
     assert cfg["adapter"] == "lora" and cfg["load_in_4bit"] is False
-    assert cfg["bf16"] is False and cfg["tf32"] is False and cfg["flash_attention"] is False
+    assert cfg["bf16"] is False and cfg["tf32"] is False and cfg["attn_implementation"] == "eager"
     assert cfg["base_model"] == "/data/models/tiny-qwen2"
     assert not any(cfg[k] for k in ("lora_mlp_kernel", "lora_qkv_kernel", "lora_o_kernel"))
 

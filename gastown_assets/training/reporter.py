@@ -1,0 +1,84 @@
+"""An Axolotl plugin that reports training progress as it happens.
+
+`python -m gastown_assets.training.run` adds it to every run. Each trainer log (loss, learning
+rate, grad norm, eval loss) becomes one line: on stdout, and in the Dagster run log when the
+trainer runs under Dagster Pipes. At the end the trainer's log history is written next to the
+checkpoints. Only the main process reports, so `accelerate launch` across GPUs logs once.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import orjson
+from axolotl.integrations.base import BasePlugin
+from transformers import TrainerCallback
+
+from gastown_assets.atomic import atomic_open
+from gastown_assets.training.launch import HISTORY_FILE
+
+# What the run reports when it ends: read by run.py after Axolotl returns.
+RUN_INFO: dict[str, Any] = {}
+SHOWN = ("loss", "eval_loss", "learning_rate", "grad_norm", "epoch")
+
+
+def format_log(step: int, max_steps: int, logs: dict[str, Any]) -> str:
+    shown = " ".join(f"{k} {_fmt(logs[k])}" for k in SHOWN if k in logs)
+    return f"step {step}/{max_steps} {shown}".rstrip()
+
+
+def _fmt(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def _pipes():
+    try:
+        from dagster_pipes import PipesContext
+    except ImportError:  # trainer images without Dagster still train
+        return None
+    return PipesContext.get() if PipesContext.is_initialized() else None
+
+
+def _wandb_url() -> str | None:
+    import sys
+
+    wandb = sys.modules.get("wandb")  # only when the run uses it; never imported here
+    run = getattr(wandb, "run", None) if wandb else None
+    return getattr(run, "url", None) if run else None
+
+
+class ReportCallback(TrainerCallback):
+    def __init__(self, output_dir: Path):
+        self.output_dir = output_dir
+
+    def _say(self, line: str) -> None:
+        print(f"[gastown] {line}", flush=True)
+        pipes = _pipes()
+        if pipes is not None:
+            pipes.log.info(line)
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        if state.is_world_process_zero:
+            RUN_INFO.update(start_step=state.global_step, max_steps=state.max_steps)
+            self._say(f"training steps {state.global_step}..{state.max_steps}")
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if state.is_world_process_zero and logs:
+            RUN_INFO["wandb_url"] = RUN_INFO.get("wandb_url") or _wandb_url()
+            self._say(format_log(state.global_step, state.max_steps, logs))
+
+    def on_save(self, args, state, control, **kwargs):
+        if state.is_world_process_zero:
+            self._say(f"checkpoint-{state.global_step} saved")
+
+    def on_train_end(self, args, state, control, **kwargs):
+        if state.is_world_process_zero:
+            RUN_INFO.update(end_step=state.global_step, wandb_url=RUN_INFO.get("wandb_url") or _wandb_url())
+            with atomic_open(self.output_dir / HISTORY_FILE, "wb") as f:
+                f.write(orjson.dumps(state.log_history, option=orjson.OPT_INDENT_2))
+
+
+class ReporterPlugin(BasePlugin):
+    def add_callbacks_pre_trainer(self, cfg, model):
+        return [ReportCallback(Path(cfg.output_dir))]
