@@ -16,7 +16,7 @@ export HF_HUB_OFFLINE := 1
 export WANDB_MODE ?= disabled
 DEV_PORT ?= 3000
 
-.PHONY: install test demo dev bench clean
+.PHONY: install system-deps test demo dev bench clean
 
 install: $(STAMP)
 
@@ -29,7 +29,21 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip check
 	touch $@
 
-test: $(STAMP)
+# tests/infra starts a dockerd of its own and builds its image with debootstrap: when they are
+# missing and we are root with apt-get, install Debian's docker.io (dockerd, containerd, runc) and
+# debootstrap; otherwise the docker tests skip themselves and say why.
+SYSTEM_DEPS := docker.io debootstrap
+system-deps:
+	@PATH="$$PATH:/usr/sbin:/sbin"; have() { command -v "$$1" >/dev/null; }; \
+	if have dockerd && have containerd && have runc && have debootstrap; then :; \
+	elif [ "$$(id -u)" = 0 ] && have apt-get; then \
+		echo "installing $(SYSTEM_DEPS) (for tests/infra)"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		log=$$( { apt-get update -qq && apt-get install -y -qq --no-install-recommends $(SYSTEM_DEPS); } 2>&1 ) \
+			|| { echo "$$log" >&2; exit 1; }; \
+	else echo "$(SYSTEM_DEPS) missing and no root apt-get: tests/infra will skip its docker tests"; fi
+
+test: system-deps $(STAMP)
 	$(BIN)/python -m pytest -q
 
 demo: $(STAMP)
