@@ -5,3 +5,44 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 CONFIG_DIR = REPO / "configs"
 SHARED_SESSIONS = REPO.parent / "shared" / "fixtures" / "claude_sessions"
+
+
+def small_local_configs(dest: Path, max_steps: int = 4) -> Path:
+    """configs/ with the local profile cut to a few steps, for tests about wiring, not learning."""
+    import shutil
+
+    import yaml
+
+    shutil.copytree(CONFIG_DIR, dest)
+    path = dest / "profiles" / "local.yml"
+    profile = yaml.safe_load(path.read_text())
+    profile["axolotl"].update(max_steps=max_steps, eval_steps=max_steps, save_steps=max_steps, warmup_steps=1)
+    profile["tiny_model"].update(pretrain_steps=5, pretrain_chars=200_000)
+    path.write_text(yaml.safe_dump(profile, sort_keys=False))
+    return dest
+
+
+def role_sessions(dest: Path, config_dir: Path, folder_glob: str = "*-polecats-*", train: int = 8,
+                  val: int = 2) -> Path:
+    """A few sample sessions (polecats by default): `train` that the split puts in train and `val`
+    in val (the session id is the file name), so both files have rows but little data."""
+    import shutil
+
+    import yaml
+
+    from gastown_assets.datasets.split import is_val
+    from gastown_assets.samples import SESSIONS_DIR
+
+    spec = yaml.safe_load((config_dir / "base.yml").read_text())["dataset"]
+    wanted = {False: train, True: val}
+    for path in sorted(SESSIONS_DIR.glob(f"{folder_glob}/*.jsonl")):
+        side = is_val(path.stem, spec["val_fraction"], spec["split_salt"])
+        if wanted[side] == 0:
+            continue
+        wanted[side] -= 1
+        (dest / path.parent.name).mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, dest / path.parent.name / path.name)
+        if path.with_suffix("").is_dir():  # its subagents/
+            shutil.copytree(path.with_suffix(""), dest / path.parent.name / path.stem)
+    assert wanted == {False: 0, True: 0}, f"too few {folder_glob} samples for the split: {wanted} missing"
+    return dest
