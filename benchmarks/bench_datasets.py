@@ -16,6 +16,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -73,16 +74,48 @@ def tokenizer_floor(data: Path, model_dir: Path) -> tuple[float, int]:
     return time.perf_counter() - start, sum(len(t) for t in texts)
 
 
-def run_build(corpus: Path, data: Path) -> tuple[float, int]:
-    """The build of every role in a child process: (seconds, peak RSS in MB)."""
+def _tree_rss(root: int) -> int:
+    """Resident bytes of a process and all its descendants (the build's worker processes)."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid = int(stat.parent.name)
+        children.setdefault(int(fields[1]), []).append(pid)
+        rss[pid] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        total += rss.get(pid, 0)
+        todo += children.get(pid, [])
+    return total
+
+
+def run_build(corpus: Path, data: Path) -> tuple[float, int, int]:
+    """The build of every role in a child process: (seconds, peak RSS of the largest process
+    and peak RSS of the process with its workers together, in MB)."""
     env = {**os.environ, "GASTOWN_SESSIONS_DIR": str(corpus), "GASTOWN_DATA_DIR": str(data)}
     start = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "benchmarks.build_all"], cwd=REPO, env=env)
+    peak, done = [0], threading.Event()
+
+    def sample() -> None:  # the child is reaped by wait4 below, not polled here
+        while not done.wait(0.2):
+            peak[0] = max(peak[0], _tree_rss(proc.pid))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
     _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - start
+    proc.returncode = status
+    done.set()
+    sampler.join()
     if status != 0:
         raise SystemExit(f"build failed with status {status}")
-    return seconds, usage.ru_maxrss // 1024
+    return seconds, usage.ru_maxrss // 1024, peak[0] // MB
 
 
 def bench(size_mb: int, work: Path) -> None:
@@ -94,22 +127,24 @@ def bench(size_mb: int, work: Path) -> None:
     subprocess.run([sys.executable, "-m", "benchmarks.build_all", "--model-only"], cwd=REPO, check=True,
                    env={**os.environ, "GASTOWN_DATA_DIR": str(data)})
     floor_json = orjson_floor(corpus)
-    full, rss = run_build(corpus, data)
+    full, rss, tree_rss = run_build(corpus, data)
     floor_tok, row_chars = tokenizer_floor(data, data / "models" / "tiny-qwen2")
     # one new session: a copy of one sample polecat file under a fresh id
     src = next(p for p in sorted(SESSIONS_DIR.rglob("*.jsonl")) if "polecats" in p.parent.name)
     new = corpus / "new" / src.parent.name / f"{uuid.uuid4()}.jsonl"
     new.parent.mkdir(parents=True)
     new.write_bytes(src.read_bytes().replace(src.stem.encode(), new.stem.encode()))
-    incremental, _ = run_build(corpus, data)
+    incremental, inc_rss, inc_tree_rss = run_build(corpus, data)
     floor = max(floor_json, floor_tok)
     print(f"\n== corpus {mb:.0f} MB, {sum(1 for _ in corpus.rglob('*.jsonl'))} files "
-          f"(row text {row_chars / MB:.0f} MB) ==")
-    print(f"datasets build, all 6 roles : {full:7.1f} s  {mb / full:6.1f} MB/s  peak RSS {rss} MB")
+          f"(row text {row_chars / MB:.0f} MB), {os.cpu_count()} CPUs ==")
+    print(f"datasets build, all 6 roles : {full:7.1f} s  {mb / full:6.1f} MB/s  "
+          f"peak RSS {rss} MB (largest process), {tree_rss} MB (with its workers, sampled)")
     print(f"floor: bare orjson loop     : {floor_json:7.1f} s  {mb / floor_json:6.1f} MB/s")
     print(f"floor: tokenizer on row text: {floor_tok:7.1f} s")
     print(f"build / larger floor        : {full / floor:7.1f} x")
-    print(f"incremental, +1 session     : {incremental:7.1f} s  ({100 * incremental / full:.1f} % of full)")
+    print(f"incremental, +1 session     : {incremental:7.1f} s  ({100 * incremental / full:.1f} % of full)  "
+          f"peak RSS {inc_rss} MB, {inc_tree_rss} MB with workers")
 
 
 def main() -> None:

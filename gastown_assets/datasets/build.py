@@ -8,6 +8,7 @@ duplicates, and send each session's rows to train or val by a stable hash of its
 from __future__ import annotations
 
 import hashlib
+import pickle
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
@@ -17,6 +18,7 @@ import orjson
 
 from gastown_assets.atomic import atomic_open
 from gastown_assets.training.config import dataset_spec, load_profile, load_role, merged_axolotl
+from gastown_assets.transcripts.pool import Done, ordered_map
 from gastown_assets.transcripts.store import session_from_dict
 
 from .chunk import CountTokens, chunks
@@ -29,6 +31,7 @@ from .split import is_val
 
 BUILD_VERSION = "1"  # bump when row building changes, so cached rows are rebuilt
 STAMP = ".build.json"  # what the files in the folder were last built from
+POOL_AFTER = 64  # sessions built here before the rest go to worker processes (see transcripts/pool.py)
 
 
 @dataclass
@@ -155,19 +158,45 @@ def build(lines: Iterable[bytes], spec: BuildSpec, count: CountTokens, out_dir: 
     return result
 
 
+_job: tuple | None = None  # (spec, count, redactor, deduper) of this process's session_rows jobs
+
+
+def _setup(spec: BuildSpec, count: CountTokens) -> None:
+    global _job
+    _job = (spec, count, Redactor(), Deduper(threshold=spec.dedup_threshold))
+
+
+def _rows_job(item: tuple[str, bytes]) -> tuple[str, SessionRows, bool]:
+    key, line = item
+    return key, session_rows(line, *_job), True
+
+
+def _picklable(count: CountTokens) -> bool:
+    try:
+        pickle.dumps(count)
+    except (pickle.PicklingError, AttributeError, TypeError):
+        return False
+    return True
+
+
 def _build(lines: Iterable[bytes], spec: BuildSpec, count: CountTokens, out_dir: Path) -> DatasetBuild:
     result = DatasetBuild(DatasetFile(str(out_dir / "train.jsonl")), DatasetFile(str(out_dir / "val.jsonl")))
-    redactor, deduper = Redactor(), Deduper(threshold=spec.dedup_threshold)
+    deduper = Deduper(threshold=spec.dedup_threshold)
     spec_digest = spec.digest.encode()
     cache_path = out_dir / f".rows-{spec.digest}.cache"
     with RowCache(cache_path) as cache, atomic_open(out_dir / "train.jsonl") as tf, \
             atomic_open(out_dir / "val.jsonl") as vf:
         train, val = _Writer(tf, result.train), _Writer(vf, result.val)
-        for line in lines:
-            key = hashlib.blake2b(line + spec_digest, digest_size=16).hexdigest()
-            rows = cache.get(key)
-            if rows is None:
-                rows = session_rows(line, spec, count, redactor, deduper)
+
+        def jobs():  # cached sessions are done; the rest are built here or, when many, in workers
+            for line in lines:
+                key = hashlib.blake2b(line + spec_digest, digest_size=16).hexdigest()
+                rows = cache.get(key)
+                yield Done((key, rows, False)) if rows is not None else (key, line)
+
+        for key, rows, fresh in ordered_map(_rows_job, jobs(), initializer=_setup, initargs=(spec, count),
+                                            start_after=POOL_AFTER, workers=None if _picklable(count) else 0):
+            if fresh:
                 cache.put(key, rows)
             if rows.dropped:
                 result.dropped.update(rows.dropped)

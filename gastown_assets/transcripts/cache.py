@@ -25,6 +25,7 @@ import orjson
 from gastown_assets.atomic import atomic_open
 
 from .discover import SessionFile
+from .pool import Done, ordered_map
 from .reader import read_sessions
 from .stats import ParseStats
 from .store import session_line
@@ -68,6 +69,7 @@ def file_sha256(path: Path | str) -> str:
 
 class ParseCache:
     MANIFEST = "manifest.json"
+    POOL_AFTER = 256  # files parsed here before the rest go to worker processes (see pool.py)
 
     def __init__(self, cache_dir: Path):
         self.dir = cache_dir
@@ -107,49 +109,42 @@ class ParseCache:
 
     def entry(self, f: SessionFile) -> CacheEntry:
         """The file's cache entry, parsing it first when new or changed."""
-        old = self._entries.get(f.source)
-        if old is not None and old.size == f.size and old.mtime_ns == f.mtime_ns:
-            self.reused += 1
-            return old
-        sha = file_sha256(f.source)
-        if old is not None and old.sha256 == sha and self._body_intact(old):
-            # touched, not changed: remember the new mtime
-            self.reused += 1
-            entry = self._entries[old.source] = old._replace(mtime_ns=f.mtime_ns)
-            self._changed = True
-            return entry
-        return self.reparse(f, sha)
+        return next(self.entries([f]))
 
-    def reparse(self, f: SessionFile, sha: str | None = None) -> CacheEntry:
-        """Parse the file again (new, changed, or its body found damaged)."""
+    def entries(self, files: list[SessionFile]) -> Iterator[CacheEntry]:
+        """Each file's entry, in order; new or changed files are parsed first (in worker
+        processes when there are many: a first run parses the whole corpus)."""
+        def jobs():
+            for f in files:
+                old = self._entries.get(f.source)
+                if old is not None and old.size == f.size and old.mtime_ns == f.mtime_ns:
+                    yield Done((old, False))
+                else:
+                    yield self.dir, f, old
+
+        for entry, parsed in ordered_map(_refresh, jobs(), start_after=self.POOL_AFTER):
+            old = self._entries.get(entry.source)
+            if parsed:
+                self.parsed += 1
+                if old is not None and old.body != entry.body:
+                    (self.dir / old.body).unlink(missing_ok=True)
+            else:
+                self.reused += 1
+            if entry is not old:
+                self._entries[entry.source] = entry
+                self._changed = True
+            yield entry
+
+    def reparse(self, f: SessionFile) -> CacheEntry:
+        """Parse the file again (its body was found damaged)."""
         old = self._entries.get(f.source)
         self.parsed += 1
-        entry = self._parse(f, sha or file_sha256(f.source))
+        entry = parse_file(self.dir, f, file_sha256(f.source))
         if old is not None and old.body != entry.body:
             (self.dir / old.body).unlink(missing_ok=True)
         self._entries[entry.source] = entry
         self._changed = True
         return entry
-
-    def _body_intact(self, entry: CacheEntry) -> bool:
-        try:
-            return (self.dir / entry.body).stat().st_size == entry.body_size
-        except OSError:
-            return False
-
-    def _parse(self, f: SessionFile, sha: str) -> CacheEntry:
-        stats = ParseStats()
-        body_name = f"{hashlib.sha1(f.source.encode()).hexdigest()[:20]}.{sha[:16]}.jsonl"
-        spans, offset = [], 0
-        with atomic_open(self.dir / body_name, durable=False) as out:
-            for s in read_sessions(f.source, stats):
-                line = session_line(s)
-                out.write(line)
-                spans.append(CachedSession(s.session_id, s.cwd, s.kind, s.parent_session_id,
-                                           len(s.turns), offset, len(line)))
-                offset += len(line)
-        kept = {"bytes": stats.bytes, "lines": stats.lines, "skipped": dict(sorted(stats.skipped.items()))}
-        return CacheEntry(f.source, f.size, f.mtime_ns, sha, body_name, offset, kept, tuple(spans))
 
     def session_lines(self, entry: CacheEntry, wanted: list[CachedSession]) -> Iterator[bytes]:
         """The stored JSON lines of `wanted` sessions, read by offset, not decoded. Raises
@@ -170,3 +165,35 @@ class ParseCache:
 
 class DamagedBody(Exception):
     """A cache body is missing or cut short: its file must be parsed again."""
+
+
+def _body_intact(cache_dir: Path, entry: CacheEntry) -> bool:
+    try:
+        return (cache_dir / entry.body).stat().st_size == entry.body_size
+    except OSError:
+        return False
+
+
+def _refresh(job: tuple[Path, SessionFile, CacheEntry | None]) -> tuple[CacheEntry, bool]:
+    """A new or changed file's entry, and whether it was parsed (not when only touched)."""
+    cache_dir, f, old = job
+    sha = file_sha256(f.source)
+    if old is not None and old.sha256 == sha and _body_intact(cache_dir, old):
+        return old._replace(size=f.size, mtime_ns=f.mtime_ns), False  # touched, not changed
+    return parse_file(cache_dir, f, sha), True
+
+
+def parse_file(cache_dir: Path, f: SessionFile, sha: str) -> CacheEntry:
+    """Parse a transcript file into its body (written next to the manifest) and entry."""
+    stats = ParseStats()
+    body_name = f"{hashlib.sha1(f.source.encode()).hexdigest()[:20]}.{sha[:16]}.jsonl"
+    spans, offset = [], 0
+    with atomic_open(cache_dir / body_name, durable=False) as out:
+        for s in read_sessions(f.source, stats):
+            line = session_line(s)
+            out.write(line)
+            spans.append(CachedSession(s.session_id, s.cwd, s.kind, s.parent_session_id,
+                                       len(s.turns), offset, len(line)))
+            offset += len(line)
+    kept = {"bytes": stats.bytes, "lines": stats.lines, "skipped": dict(sorted(stats.skipped.items()))}
+    return CacheEntry(f.source, f.size, f.mtime_ns, sha, body_name, offset, kept, tuple(spans))

@@ -73,8 +73,8 @@ def corpus_picks(
     parent_roles: dict[str, str | None] = {}
     by_cwd: dict[str, str | None] = {}  # tag_role is a function of the cwd (rules fixed here)
     picks: dict[str, list[Pick]] = {}
-    for f in files:
-        entry = cache.entry(f)
+    files = list(files)
+    for f, entry in zip(files, cache.entries(files)):
         tally.add_file(entry.stats)
         wanted: dict[str, list[CachedSession]] = {}
         for s in entry.sessions:

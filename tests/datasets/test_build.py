@@ -149,3 +149,19 @@ def test_a_rerun_after_a_change_writes_what_a_full_build_writes(tmp_path, counte
     assert (again.dropped, again.redacted, again.duplicates) == (fresh.dropped, fresh.redacted, fresh.duplicates)
     assert _outputs(crew_store, crew) == _outputs(fresh_crew_store, fresh_crew)
     assert store.digest != again_store.digest
+
+
+def test_worker_processes_build_the_same_rows(tmp_path, counter, monkeypatch):
+    import gastown_assets.datasets.build as build_module
+    from gastown_assets.datasets.tokens import ChatTokenCounter
+
+    assert isinstance(counter, ChatTokenCounter)  # pickles as its model: the workers load their own
+    monkeypatch.setenv("GASTOWN_WORKERS", "0")
+    inline = _build(tmp_path, "polecat", counter, out="inline")
+    monkeypatch.setenv("GASTOWN_WORKERS", "2")
+    monkeypatch.setattr(build_module, "POOL_AFTER", 3)
+    pooled = _build(tmp_path, "polecat", counter, out="pooled")
+    assert pooled.cache_misses == inline.cache_misses == 80
+    for a, b in ((inline.train, pooled.train), (inline.val, pooled.val)):
+        assert Path(a.path).read_bytes() == Path(b.path).read_bytes() and a.digest == b.digest
+    assert (inline.dropped, inline.redacted, inline.duplicates) == (pooled.dropped, pooled.redacted, pooled.duplicates)

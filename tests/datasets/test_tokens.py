@@ -27,3 +27,23 @@ def test_counter_matches_transformers_rendering_of_parsed_arguments(tmp_path):
 def test_rows_keep_their_json_string_arguments():
     as_trained(ROW)
     assert isinstance(ROW[2]["tool_calls"][0]["function"]["arguments"], str)
+
+
+def test_the_template_sandbox_answers_as_jinjas_own():
+    import jinja2
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    from gastown_assets.datasets.tokens import _environment
+
+    ours, stock = _environment(), ImmutableSandboxedEnvironment()
+    message = {"role": "user", "content": "hi", "items": "shadowed by dict.items", "_private": "x"}
+    for source in ("{{ m.role }}/{{ m['content'] }}/{{ m.missing is defined }}", "{{ m.items is callable }}",
+                   "{{ m._private is defined }}", "{{ m.get('role') }}", "{{ m.__class__ is defined }}"):
+        assert ours.from_string(source).render(m=message) == stock.from_string(source).render(m=message), source
+    for source in ("{{ m.update({'role': 'x'}) }}", "{{ m.__class__.__init__.__globals__ }}"):
+        for env in (ours, stock):
+            try:
+                env.from_string(source).render(m=message)
+            except jinja2.exceptions.SecurityError:
+                continue
+            raise AssertionError(f"{source} rendered")

@@ -100,3 +100,15 @@ def test_a_damaged_cache_body_is_parsed_again(tmp_path):
     Path(first.path).unlink()  # the store must be written again, from the bodies
     again, cache, tally = _collect(SESSIONS_DIR, tmp_path)
     assert again.digest == first.digest and cache.parsed > 0
+
+
+def test_worker_processes_parse_to_the_same_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("GASTOWN_WORKERS", "0")
+    inline, _, inline_tally = _collect(SESSIONS_DIR, tmp_path / "inline")
+    monkeypatch.setenv("GASTOWN_WORKERS", "2")
+    monkeypatch.setattr(ParseCache, "POOL_AFTER", 5)
+    pooled, cache, pooled_tally = _collect(SESSIONS_DIR, tmp_path / "pooled")
+    assert cache.parsed == inline_tally.files and pooled_tally == inline_tally
+    assert Path(pooled.path).read_bytes() == Path(inline.path).read_bytes() and pooled.digest == inline.digest
+    bodies = sorted(p.name for p in (tmp_path / "inline" / "cache").glob("*.jsonl"))
+    assert bodies == sorted(p.name for p in (tmp_path / "pooled" / "cache").glob("*.jsonl"))
