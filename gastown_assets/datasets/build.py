@@ -90,15 +90,30 @@ def spec_for(config_dir: Path, role_name: str, profile_name: str, data_dir: Path
 
 
 class _Writer:
+    """Rows to a file and its digest, written (and hashed) a megabyte at a time."""
+
+    FLUSH = 1 << 20
+
     def __init__(self, f, target: DatasetFile):
         self.f, self.target, self.hash = f, target, hashlib.sha256()
+        self._pending: list[bytes] = []
+        self._size = 0
 
     def row(self, line: bytes, tokens: int) -> None:
-        self.f.write(line)
-        self.target.bytes += len(line)
-        self.hash.update(line)
+        self._pending.append(line)
+        self._size += len(line)
         self.target.rows += 1
         self.target.tokens += tokens
+        if self._size >= self.FLUSH:
+            self.flush()
+
+    def flush(self) -> None:
+        data = b"".join(self._pending)
+        self.f.write(data)
+        self.hash.update(data)
+        self.target.bytes += len(data)
+        self._pending.clear()
+        self._size = 0
 
 
 def session_rows(line: bytes, spec: BuildSpec, count: CountTokens, redactor: Redactor, deduper: Deduper) -> SessionRows:
@@ -152,8 +167,8 @@ def build(lines: Iterable[bytes], spec: BuildSpec, count: CountTokens, out_dir: 
     if key and (done := _previous(out_dir, key)):
         return done
     result = _build(lines, spec, count, out_dir)
-    if key:
-        with atomic_open(out_dir / STAMP) as f:
+    if key:  # not fsynced: a stamp lost or cut short only costs a rebuild (files are checked by size)
+        with atomic_open(out_dir / STAMP, durable=False) as f:
             f.write(orjson.dumps({"key": key, "result": result}))
     return result
 
@@ -212,6 +227,8 @@ def _build(lines: Iterable[bytes], spec: BuildSpec, count: CountTokens, out_dir:
                 target.row(row_line, tokens)
                 kept += 1
             target.target.sessions += kept > 0
+        train.flush()
+        val.flush()
         result.train.digest, result.val.digest = train.hash.hexdigest(), val.hash.hexdigest()
     result.cache_hits, result.cache_misses = cache.hits, cache.misses
     for stale in out_dir.glob(".rows-*.cache"):  # other specs' rows: never read again unless the spec goes back

@@ -189,27 +189,29 @@ class Deduper:
             self.duplicate_of = self._keys[seen]
             self.counts["exact"] += 1
             return "exact"
-        has_sig = len(fingerprint) > 16
-        if has_sig:
-            bands = self._lsh.keys(fingerprint, 16)
-            candidates = self._lsh.query(bands)
-            if candidates:
+        index = len(self._keys)
+        if len(fingerprint) > 16:
+            # one pass over the bands: look up and (tentatively) insert; undone for a near duplicate
+            added, shared = self._lsh.add(index, fingerprint, 16)
+            if shared:
+                candidates: set[int] = set()
+                for _, _, hit in shared:
+                    candidates.update((hit,) if isinstance(hit, int) else hit)
                 idx = np.array(sorted(candidates), dtype=np.int64)
                 sig = np.frombuffer(fingerprint, dtype=np.uint32, offset=16)
                 sims = (np.frombuffer(self._sigs, dtype=np.uint32).reshape(-1, self.num_perm)[idx] == sig).mean(axis=1)
                 best = int(np.argmax(sims))  # the most similar; the earliest on ties
                 if sims[best] >= self.threshold:
+                    self._lsh.undo(added)
                     self.duplicate_of = self._keys[int(idx[best])]
                     self.counts["near"] += 1
                     return "near"
-        index = len(self._keys)
-        self._digests[digest] = index
-        self._keys.append(key)
-        if has_sig:
+                self._lsh.join(index, shared)
             self._sigs += memoryview(fingerprint)[16:]
-            self._lsh.insert(index, bands)
         else:  # a row without text: a slot that no band points to
             self._sigs += bytes(4 * self.num_perm)
+        self._digests[digest] = index
+        self._keys.append(key)
         self.counts["new"] += 1
         return None
 
@@ -225,24 +227,28 @@ class _Bands:
         self.tables: list[dict[int, int | list[int]]] = [{} for _ in range(bands)]
         self._spans = [(i * rows * 4, (i + 1) * rows * 4) for i in range(bands)]
 
-    def keys(self, data: bytes, offset: int = 0) -> list[int]:
-        """The band keys of the signature stored in data[offset:]."""
-        return [hash(data[offset + lo:offset + hi]) for lo, hi in self._spans]
+    def add(self, index: int, data: bytes, offset: int = 0) -> tuple[list, list]:
+        """Put `index` in every band bucket that is empty; return those buckets (to undo) and
+        the (table, key, hit) of the buckets already holding rows (the candidates, to join)."""
+        added, shared = [], []
+        for table, (lo, hi) in zip(self.tables, self._spans):
+            key = hash(data[offset + lo:offset + hi])
+            hit = table.setdefault(key, index)
+            if hit is index:
+                added.append((table, key))
+            else:
+                shared.append((table, key, hit))
+        return added, shared
 
-    def query(self, keys: list[int]) -> set[int]:
-        found: set[int] = set()
-        for table, key in zip(self.tables, keys):
-            hit = table.get(key)
-            if hit is not None:
-                found.update((hit,) if isinstance(hit, int) else hit)
-        return found
+    @staticmethod
+    def undo(added: list) -> None:
+        for table, key in added:
+            del table[key]
 
-    def insert(self, index: int, keys: list[int]) -> None:
-        for table, key in zip(self.tables, keys):
-            hit = table.get(key)
-            if hit is None:
-                table[key] = index
-            elif isinstance(hit, int):
+    @staticmethod
+    def join(index: int, shared: list) -> None:
+        for table, key, hit in shared:
+            if isinstance(hit, int):
                 table[key] = [hit, index]
             else:
                 hit.append(index)

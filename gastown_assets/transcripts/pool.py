@@ -61,7 +61,7 @@ def ordered_map(
     it = iter(items)
     done, ready = 0, False
     for item in it:
-        if isinstance(item, Done):
+        if type(item) is Done:
             yield item.value
             continue
         if not ready:
@@ -80,7 +80,7 @@ def ordered_map(
         pending: deque[Future | Done] = deque()
         try:
             for item in it:
-                pending.append(item if isinstance(item, Done) else pool.submit(fn, item))
+                pending.append(item if type(item) is Done else pool.submit(fn, item))
                 while len(pending) >= window * workers or (pending and isinstance(pending[0], Done)):
                     head = pending.popleft()
                     yield head.value if isinstance(head, Done) else head.result()

@@ -112,3 +112,27 @@ def test_worker_processes_parse_to_the_same_cache(tmp_path, monkeypatch):
     assert Path(pooled.path).read_bytes() == Path(inline.path).read_bytes() and pooled.digest == inline.digest
     bodies = sorted(p.name for p in (tmp_path / "inline" / "cache").glob("*.jsonl"))
     assert bodies == sorted(p.name for p in (tmp_path / "pooled" / "cache").glob("*.jsonl"))
+
+
+def test_after_the_first_role_of_a_rerun_the_others_read_no_manifest(tmp_path, monkeypatch):
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SESSIONS_DIR, corpus)
+    _collect(corpus, tmp_path / "a")
+    _collect(corpus, tmp_path / "a", role="crew")
+    src = next(p for p in sorted(corpus.rglob("*.jsonl")) if "polecats" in p.parent.name and p.parent.parent == corpus)
+    sid = f"{src.stem[:8]}-0000-4000-8000-000000000009"
+    src.with_name(f"{sid}.jsonl").write_bytes(src.read_bytes().replace(src.stem.encode(), sid.encode()))
+
+    _, cache, tally = _collect(corpus, tmp_path / "a", role="crew")  # the first role: parses the new file
+    assert cache.parsed == 1
+
+    def unused(*args, **kwargs):
+        raise AssertionError("the scan of this listing holds the role's picks")
+
+    monkeypatch.setattr(ParseCache, "_load_manifest", unused)
+    grown, cache, grown_tally = _collect(corpus, tmp_path / "a")
+    monkeypatch.undo()
+    fresh, _, _ = _collect(corpus, tmp_path / "b")
+    assert grown_tally == tally and cache.parsed == 0
+    assert grown.sessions == fresh.sessions == 81 and grown.digest == fresh.digest
+    assert Path(grown.path).read_bytes() == Path(fresh.path).read_bytes()
