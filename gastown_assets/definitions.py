@@ -3,14 +3,17 @@
 import dagster as dg
 
 from gastown_assets.defs.datasets import role_datasets
-from gastown_assets.defs.evaluation import eval_report
+from gastown_assets.defs.evaluation import adapter_beats_base, eval_report, promoted_adapter
 from gastown_assets.defs.resources import GastownConfig, WandbConfig
+from gastown_assets.defs.sensors import retrain_on_new_sessions
 from gastown_assets.defs.training import base_model, lora_adapter
 from gastown_assets.defs.transcripts import raw_transcripts
 from gastown_assets.settings import Settings
 
 defs = dg.Definitions(
-    assets=[raw_transcripts, role_datasets, base_model, lora_adapter, eval_report],
+    assets=[raw_transcripts, role_datasets, base_model, lora_adapter, eval_report, promoted_adapter],
+    asset_checks=[adapter_beats_base],
+    sensors=[retrain_on_new_sessions],
     resources={
         "gastown": GastownConfig.from_env(),
         "wandb": WandbConfig.from_env(),

@@ -1,44 +1,102 @@
-"""eval_report: held-out loss of the base model vs base + adapter, as report.json + report.md."""
+"""eval_report (base vs adapter: held-out loss, role scenarios, loss curve), its gate check,
+and promoted_adapter, which moves `adapters/<role>/current` to a better adapter."""
 
 
+import base64
 from pathlib import Path
 
 import dagster as dg
+import orjson
 
-from gastown_assets.atomic import write_text
+from gastown_assets.atomic import atomic_open, write_text
 from gastown_assets.datasets.build import DatasetFile
 from gastown_assets.defs.partitions import ROLES
 from gastown_assets.defs.resources import GastownConfig
 from gastown_assets.defs.training import Adapter
+from gastown_assets.evaluation import promotion
 from gastown_assets.evaluation import report as reports
-from gastown_assets.evaluation.run import compare
+from gastown_assets.evaluation.plot import loss_curve_png
+from gastown_assets.evaluation.run import evaluate
+from gastown_assets.evaluation.scenarios import load_scenarios
 from gastown_assets.training.base_model import BaseModel
-from gastown_assets.training.config import merged_axolotl
+from gastown_assets.training.config import ConfigError, merged_axolotl
+from gastown_assets.training.launch import ADAPTER_FILES, HISTORY_FILE
 
 
-@dg.asset(partitions_def=ROLES, group_name="evaluation", code_version="1")
+@dg.asset(partitions_def=ROLES, group_name="evaluation", code_version="2")
 def eval_report(context: dg.AssetExecutionContext, gastown: GastownConfig, base_model: BaseModel,
                 lora_adapter: Adapter, val_dataset: DatasetFile) -> dg.Output[dict]:
-    """Held-out loss and perplexity of the base model and of base + adapter on the role's val
-    set, naming the exact adapter version and dataset versions evaluated."""
+    """Base vs base + adapter on the role's val set (held-out loss and perplexity) and on the
+    role's scenarios (configs/eval/<role>.jsonl, scored on parsed tool calls), with the training
+    loss curve; names the exact adapter version and dataset versions evaluated."""
     settings, role = gastown.settings, gastown.role(context.partition_key)
+    adapter_dir = Path(lora_adapter.path)
+    missing = [n for n in (*ADAPTER_FILES, HISTORY_FILE) if not (adapter_dir / n).is_file()]
+    if missing:
+        raise dg.Failure(f"{adapter_dir}: adapter {lora_adapter.version} is missing {', '.join(missing)}; "
+                         "materialize lora_adapter again")
+    try:
+        scenarios = load_scenarios(settings.config_dir, role.name)
+    except ConfigError as exc:
+        raise dg.Failure(str(exc)) from None
     max_len = int(merged_axolotl(settings.config_dir, role, gastown.load_profile(), settings.data_dir)["sequence_len"])
-    base, tuned = compare(base_model.name_or_path, Path(lora_adapter.path), Path(val_dataset.path), max_len)
+    ev = evaluate(base_model.name_or_path, adapter_dir, Path(val_dataset.path), max_len, scenarios,
+                  role.facts.system_prompt.strip())
     report = reports.build_report(
         role.name,
         {"path": lora_adapter.path, "version": lora_adapter.version, "config_digest": lora_adapter.config_digest},
         {**lora_adapter.data_versions, "val_dataset_evaluated": val_dataset.digest[:16]},
-        base, tuned,
+        ev,
     )
     out = settings.role_dir("reports", role.name)
+    png = loss_curve_png(orjson.loads((adapter_dir / HISTORY_FILE).read_bytes()), f"{role.name} {lora_adapter.version}")
+    with atomic_open(out / reports.LOSS_PNG, "wb") as f:
+        f.write(png)
     write_text(out / "report.json", reports.to_json(report).decode())
-    markdown = reports.to_markdown(report)
-    write_text(out / "report.md", markdown)
-    context.log.info(f"{role.name}: base {base.loss:.4f} -> adapter {tuned.loss:.4f} ({out / 'report.json'})")
+    write_text(out / "report.md", reports.to_markdown(report))
+    context.log.info(f"{role.name}: val loss base {ev.base.loss:.4f} -> adapter {ev.tuned.loss:.4f}; scenarios "
+                     f"{report['base_scenario_score']} -> {report['adapter_scenario_score']} ({out / 'report.json'})")
+    inline = f"data:image/png;base64,{base64.b64encode(png).decode()}"
     return dg.Output(report, metadata={
         "base_val_loss": report["base_val_loss"],
         "adapter_val_loss": report["adapter_val_loss"],
+        "base_scenario_score": dg.MetadataValue.float(report["base_scenario_score"] or 0.0),
+        "adapter_scenario_score": dg.MetadataValue.float(report["adapter_scenario_score"] or 0.0),
         "adapter_version": lora_adapter.version,
         "report": dg.MetadataValue.path(out / "report.json"),
-        "summary": dg.MetadataValue.md(markdown),
+        "summary": dg.MetadataValue.md(reports.to_markdown(report, loss_png=inline)),
+    })
+
+
+@dg.asset_check(asset=eval_report, partitions_def=ROLES, description=(
+    "The adapter beats the base model on held-out loss and meets at least as many scenario behaviours."))
+def adapter_beats_base(context: dg.AssetCheckExecutionContext, gastown: GastownConfig) -> dg.AssetCheckResult:
+    report = orjson.loads((gastown.settings.role_dir("reports", context.partition_key) / "report.json").read_bytes())
+    return dg.AssetCheckResult(
+        passed=bool(report["adapter_beats_base"] and not report["scenarios_regress"]),
+        metadata={"base_val_loss": report["base_val_loss"], "adapter_val_loss": report["adapter_val_loss"],
+                  "adapter_version": report["adapter"]["version"]})
+
+
+@dg.asset(partitions_def=ROLES, group_name="evaluation", code_version="1")
+def promoted_adapter(context: dg.AssetExecutionContext, gastown: GastownConfig, eval_report: dict) -> dg.Output[dict]:
+    """`adapters/<role>/current` → the evaluated adapter, only when it beats the base and the
+    currently promoted one; every evaluation is recorded in `adapters/<role>/registry.json`."""
+    role_dir = gastown.settings.role_dir("adapters", context.partition_key)
+    registry = promotion.read_registry(role_dir)
+    decision = promotion.decide(eval_report, promotion.current_entry(registry))
+    registry = promotion.record(role_dir, eval_report, decision)
+    if decision.promote:
+        promotion.point_current(role_dir, Path(eval_report["adapter"]["path"]).name)
+    verb = "promoted" if decision.promote else "kept the current adapter"
+    context.log.info(f"{context.partition_key}: {verb}: {decision.reason}")
+    current = promotion.current_entry(registry)
+    return dg.Output(current or {}, data_version=dg.DataVersion(registry["current"] or "none"), metadata={
+        "promoted": decision.promote,
+        "reason": decision.reason,
+        "current_version": registry["current"] or "",
+        "current_val_loss": current["adapter_val_loss"] if current else float("nan"),
+        "evaluated_version": eval_report["adapter"]["version"],
+        "registry": dg.MetadataValue.path(role_dir / promotion.REGISTRY),
+        "versions_evaluated": len(registry["history"]),
     })

@@ -24,7 +24,8 @@ class Adapter:
     data_versions: dict
 
 
-@dg.asset(group_name="training", code_version="1")
+@dg.asset(group_name="training", code_version="1",
+          retry_policy=dg.RetryPolicy(max_retries=2, delay=10))  # the GPU profile's model comes over the network
 def base_model(context: dg.AssetExecutionContext, gastown: GastownConfig) -> dg.Output[BaseModel]:
     """The model every role's adapter sits on. The local profile builds a tiny Qwen2 here
     (tokenizer trained on the shipped sample sessions, no hub access); the GPU profile names
@@ -40,7 +41,13 @@ def base_model(context: dg.AssetExecutionContext, gastown: GastownConfig) -> dg.
 GPU_LIMITS = {"dagster-k8s/config": {"container_config": {"resources": {"limits": {"nvidia.com/gpu": "1"}}}}}
 
 
-@dg.asset(partitions_def=ROLES, group_name="training", code_version="2", pool="gpu", op_tags=GPU_LIMITS)
+# A preempted or crashed trainer is retried and resumes from its last checkpoint; config errors
+# and empty datasets fail once (Failure(allow_retries=False)).
+TRAINER_RETRIES = dg.RetryPolicy(max_retries=2, delay=30, backoff=dg.Backoff.EXPONENTIAL)
+
+
+@dg.asset(partitions_def=ROLES, group_name="training", code_version="2", pool="gpu", op_tags=GPU_LIMITS,
+          retry_policy=TRAINER_RETRIES)
 def lora_adapter(context: dg.AssetExecutionContext, gastown: GastownConfig, wandb: WandbConfig,
                  trainer: dg.PipesSubprocessClient, base_model: BaseModel,
                  train_dataset: DatasetFile, val_dataset: DatasetFile) -> dg.Output[Adapter]:
@@ -52,7 +59,8 @@ def lora_adapter(context: dg.AssetExecutionContext, gastown: GastownConfig, wand
     if train_dataset.rows == 0 or val_dataset.rows == 0:
         raise dg.Failure(
             f"{gastown.role(role).path}: {role} has {train_dataset.rows} train and {val_dataset.rows} val rows "
-            f"({train_dataset.path}); training needs both: add sessions or change dataset.val_fraction"
+            f"({train_dataset.path}); training needs both: add sessions or change dataset.val_fraction",
+            allow_retries=False,
         )
     data_versions = {"train_dataset": train_dataset.digest[:16], "val_dataset": val_dataset.digest[:16],
                      "base_model": base_model.digest}
@@ -75,7 +83,7 @@ def lora_adapter(context: dg.AssetExecutionContext, gastown: GastownConfig, wand
     adapter = Adapter(role, str(result.adapter_dir), version, resolved.digest, data_versions)
     trainer_metadata = {k: v for r in reported for k, v in (r.metadata or {}).items()}
     return dg.Output(adapter, data_version=dg.DataVersion(version), metadata={
-        "path": dg.MetadataValue.path(result.adapter_dir),
+        "adapter_path": dg.MetadataValue.path(result.adapter_dir),  # "path" is the IO manager's
         "version": version,
         "config_digest": resolved.digest,
         "resumed_from": started.resumed_from or "",
@@ -105,7 +113,7 @@ def _preflight(config_dir: Path, resolved: ResolvedConfig, val_path: Path, base:
         preflight(config_dir, resolved, val_path)
         est = vram.for_profile(profile, base.name_or_path, base.built, resolved.axolotl)
     except (ConfigError, vram.DoesNotFit) as exc:
-        raise dg.Failure(f"pre-flight check failed, nothing trained: {exc}") from None
+        raise dg.Failure(f"pre-flight check failed, nothing trained: {exc}", allow_retries=False) from None
     if est is None:
         return {"vram_estimate": f"no model shape: add gpu.base_model to {profile.path}"}
     limit = profile.gpu.memory_gib if profile.gpu else None

@@ -8,6 +8,7 @@ Every error names the file and the key.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
 import re
 from dataclasses import dataclass
@@ -65,9 +66,17 @@ class DatasetSpec(_Strict):
     dedup_threshold: float = Field(gt=0, le=1)
 
 
+class RetrainSpec(_Strict):
+    """When the retrain sensor asks for a new run of a role: either threshold is enough."""
+
+    min_new_sessions: int = Field(ge=1)
+    min_new_bytes: int = Field(ge=1)
+
+
 class RoleFile(_Strict):
     role: RoleFacts
     dataset: dict[str, Any] = Field(default_factory=dict)
+    retrain: dict[str, Any] = Field(default_factory=dict)
     axolotl: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -113,6 +122,7 @@ class ProfileFile(_Strict):
 
 class BaseFile(_Strict):
     dataset: dict[str, Any]
+    retrain: dict[str, Any] = Field(default_factory=dict)
     axolotl: dict[str, Any]
 
 
@@ -123,6 +133,12 @@ class Role:
     facts: RoleFacts
     dataset: dict[str, Any]
     overlay: dict[str, Any]
+    retrain: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    @property
+    def digest(self) -> str:
+        """The role file's content: an edit to it is a reason to retrain the role."""
+        return hashlib.sha256(self.path.read_bytes()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -198,7 +214,7 @@ def load_role(config_dir: Path, name: str) -> Role:
     if not ROLE_NAME.match(name):
         raise ConfigError(path, "<role>", f"role name must match {ROLE_NAME.pattern}")
     parsed = _parse(RoleFile, path)
-    return Role(name, path, parsed.role, parsed.dataset, parsed.axolotl)
+    return Role(name, path, parsed.role, parsed.dataset, parsed.axolotl, parsed.retrain)
 
 
 def load_roles(config_dir: Path) -> dict[str, Role]:
@@ -228,6 +244,17 @@ def dataset_spec(config_dir: Path, role: Role) -> DatasetSpec:
     except ValidationError as exc:
         err = exc.errors()[0]
         key = "dataset." + ".".join(str(p) for p in err["loc"])
+        raise ConfigError(role.path, key, f"{err['msg']} (after merging base.yml)") from None
+
+
+def retrain_spec(config_dir: Path, role: Role) -> RetrainSpec:
+    """base.yml's `retrain` section with the role's overrides, validated."""
+    merged = merge(load_base(config_dir).retrain, role.retrain)
+    try:
+        return RetrainSpec.model_validate(merged)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = "retrain." + ".".join(str(p) for p in err["loc"])
         raise ConfigError(role.path, key, f"{err['msg']} (after merging base.yml)") from None
 
 

@@ -16,6 +16,7 @@ def test_asset_graph_snapshot():
     assert groups == {
         "raw_transcripts": "transcripts", "train_dataset": "datasets", "val_dataset": "datasets",
         "base_model": "training", "lora_adapter": "training", "eval_report": "evaluation",
+        "promoted_adapter": "evaluation",
     }
     for key in graph.get_all_asset_keys():
         partitions = graph.get(key).partitions_def
@@ -32,6 +33,7 @@ def test_lineage_runs_transcripts_to_report():
     assert parents["train_dataset"] == ["base_model", "raw_transcripts"]
     assert parents["lora_adapter"] == ["base_model", "train_dataset", "val_dataset"]
     assert parents["eval_report"] == ["base_model", "lora_adapter", "val_dataset"]
+    assert parents["promoted_adapter"] == ["eval_report"]
 
 
 def test_blocking_dataset_checks_are_declared():
@@ -52,3 +54,19 @@ def test_training_runs_one_at_a_time_on_a_gpu():
     k8s = json.loads(adapter.op.tags["dagster-k8s/config"])  # tags hold JSON strings
     limits = k8s["container_config"]["resources"]["limits"]
     assert limits == {"nvidia.com/gpu": "1"}
+
+
+def test_every_asset_and_check_says_what_it_is_in_the_ui():
+    graph = defs.resolve_asset_graph()
+    missing = [k.to_user_string() for k in graph.get_all_asset_keys() if not (graph.get(k).description or "").strip()]
+    assert missing == []
+    spec = next(s for c in defs.asset_checks for s in c.check_specs if s.name == "adapter_beats_base")
+    assert spec.asset_key.to_user_string() == "eval_report" and spec.description
+    assert not spec.blocking, "promotion decides; a failed gate must not fail the run"
+
+
+def test_gpu_and_network_steps_retry():
+    policies = {k.to_user_string(): graph_policy for a in defs.assets
+                for k in a.keys if (graph_policy := a.op.retry_policy)}
+    assert policies["lora_adapter"].max_retries == 2 and policies["base_model"].max_retries >= 1
+    assert "raw_transcripts" not in policies, "parsing local files does not need retries"

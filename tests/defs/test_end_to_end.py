@@ -26,7 +26,7 @@ def polecat_run(tmp_path_factory, instance):
         "wandb": WandbConfig(mode="disabled"),
         "trainer": dg.PipesSubprocessClient(),
     }
-    assets = list(defs.assets)
+    assets = [*defs.assets, *defs.asset_checks]
     result = dg.materialize(assets, partition_key="polecat", resources=resources, instance=instance)
     return result, data
 
@@ -70,7 +70,8 @@ def test_adapter_metadata_names_the_dataset_versions_it_trained_on(polecat_run):
 def test_blocking_dataset_checks_ran_and_passed(polecat_run):
     result, _ = polecat_run
     evaluations = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
-    assert evaluations == {"no_secrets_in_datasets": True, "no_session_in_both_splits": True}
+    assert evaluations == {"no_secrets_in_datasets": True, "no_session_in_both_splits": True,
+                           "adapter_beats_base": True}
 
 
 def test_no_planted_secret_reaches_run_logs_metadata_datasets_or_reports(polecat_run):
@@ -78,7 +79,7 @@ def test_no_planted_secret_reaches_run_logs_metadata_datasets_or_reports(polecat
     planted = [s["value"] for s in json.loads(PLANTED_SECRETS.read_text())]
     seen = "\n".join(str(event) for event in result.all_events)
     for path in [*data.glob("datasets/polecat/*.jsonl"), *data.glob("reports/polecat/*")]:
-        seen += path.read_text()
+        seen += path.read_bytes().decode("utf-8", "replace")  # loss.png too
     assert planted and not [value for value in planted if value in seen]
 
 
@@ -93,3 +94,17 @@ def test_trainer_streams_progress_and_reports_metrics_through_pipes(polecat_run,
     assert adapter_meta["eval_loss"].value > 0 and adapter_meta["resumed_from_step"].value == 0
     assert 0 < adapter_meta["vram_estimate_gib"].value < 2  # the tiny model
     assert adapter_meta["wandb_mode"].value == "disabled"
+
+
+def test_report_has_scenarios_and_loss_plot_and_the_adapter_is_promoted(polecat_run):
+    result, data = polecat_run
+    report = json.loads((data / "reports/polecat/report.json").read_text())
+    assert len(report["scenarios"]) == 3
+    assert all(set(b) == {"base", "adapter"} for sc in report["scenarios"] for b in sc["behaviours"].values())
+    assert report["base_scenario_score"] is not None and report["adapter_scenario_score"] is not None
+    assert (data / "reports/polecat/loss.png").read_bytes().startswith(b"\x89PNG")
+    assert "![training loss](loss.png)" in (data / "reports/polecat/report.md").read_text()
+    adapter = Path(result.output_for_node("lora_adapter").path)
+    assert (data / "adapters/polecat/current").resolve() == adapter
+    registry = json.loads((data / "adapters/polecat/registry.json").read_text())
+    assert registry["current"] == adapter.name and registry["history"][-1]["promoted"] is True

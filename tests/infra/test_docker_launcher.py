@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -27,9 +26,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from gastown_assets.samples import SESSIONS_DIR as SAMPLE_SESSIONS
 from tests.infra.dockerd import Dockerd, base_image_tarball, import_image, missing_tools, outermost, python_mounts
-from tests.support import CONFIG_DIR, REPO
+from tests.support import REPO, role_sessions, small_local_configs
 
 INFRA = REPO / "infra"
 CACHE = REPO / ".gastown" / "cache" / "infra"  # .gitignore'd; a fresh clone builds it once
@@ -130,39 +128,6 @@ def base_image(dockerd):
     return import_image(dockerd.client(), base_image_tarball(CACHE))
 
 
-def _small_local_configs(dest: Path) -> Path:
-    """configs/ with the local profile cut to a few steps: the container run is about wiring."""
-    shutil.copytree(CONFIG_DIR, dest)
-    path = dest / "profiles" / "local.yml"
-    profile = yaml.safe_load(path.read_text())
-    profile["axolotl"].update(max_steps=4, eval_steps=4, save_steps=4, warmup_steps=1)
-    if profile.get("tiny_model"):
-        profile["tiny_model"].update(pretrain_steps=5, pretrain_chars=200_000)
-    path.write_text(yaml.safe_dump(profile, sort_keys=False))
-    return dest
-
-
-def _polecat_sessions(dest: Path, config_dir: Path, train: int = 8, val: int = 2) -> Path:
-    """A few sample sessions of polecats (cwd `.../polecats/<name>`, configs/roles/polecat.yml):
-    `train` that the split puts in train and `val` in val (the session id is the file name), so
-    both files have rows and Axolotl and the eval see little data."""
-    from gastown_assets.datasets.split import is_val
-
-    spec = yaml.safe_load((config_dir / "base.yml").read_text())["dataset"]
-    wanted = {False: train, True: val}
-    for path in sorted(SAMPLE_SESSIONS.glob("*-polecats-*/*.jsonl")):
-        side = is_val(path.stem, spec["val_fraction"], spec["split_salt"])
-        if wanted[side] == 0:
-            continue
-        wanted[side] -= 1
-        (dest / path.parent.name).mkdir(parents=True, exist_ok=True)
-        shutil.copy2(path, dest / path.parent.name / path.name)
-        if path.with_suffix("").is_dir():  # its subagents/
-            shutil.copytree(path.with_suffix(""), dest / path.parent.name / path.stem)
-    assert wanted == {False: 0, True: 0}, f"too few polecat samples for the split: {wanted} missing"
-    return dest
-
-
 @pytest.fixture(scope="module")
 def launched_run(dockerd, base_image, tmp_path_factory):
     from dagster import DagsterInstance
@@ -172,10 +137,10 @@ def launched_run(dockerd, base_image, tmp_path_factory):
     for path in (home, data, root / "home"):
         path.mkdir()
     venv_bin = Path(sys.prefix) / "bin"
-    configs = _small_local_configs(root / "configs")
+    configs = small_local_configs(root / "configs")
     env = {
         "DAGSTER_HOME": str(home),
-        "GASTOWN_SESSIONS_DIR": str(_polecat_sessions(root / "sessions", configs)),
+        "GASTOWN_SESSIONS_DIR": str(role_sessions(root / "sessions", configs)),
         "GASTOWN_DATA_DIR": str(data),
         "GASTOWN_PROFILE": "local",
         "GASTOWN_CONFIG_DIR": str(configs),

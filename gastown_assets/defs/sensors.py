@@ -1,0 +1,55 @@
+"""retrain_on_new_sessions: request a role's whole chain when enough new transcripts arrived,
+or when the role's config file changed. Off by default: turn it on in the UI (Automation)."""
+
+
+import os
+
+import dagster as dg
+
+from gastown_assets.defs.resources import GastownConfig
+from gastown_assets.training.config import ConfigError, load_roles, retrain_spec, role_rules
+from gastown_assets.transcripts.watch import WatchState, due, latest_mtime_ns, scan
+
+# The role chain a retrain runs; base_model is left alone (it changes with the profile, not data).
+RETRAIN_CHAIN = dg.AssetSelection.assets(
+    "raw_transcripts", "train_dataset", "val_dataset", "lora_adapter", "eval_report", "promoted_adapter")
+INTERVAL_S = int(os.environ.get("GASTOWN_RETRAIN_INTERVAL_S", "60"))
+
+
+@dg.sensor(asset_selection=RETRAIN_CHAIN, minimum_interval_seconds=INTERVAL_S,
+           default_status=dg.DefaultSensorStatus.STOPPED)
+def retrain_on_new_sessions(context: dg.SensorEvaluationContext, gastown: GastownConfig):
+    """Counts new or changed sessions per role since its cursor (`retrain` in configs/base.yml or
+    the role's file: min_new_sessions or min_new_bytes) and requests that role's partition of the
+    chain, with a run_key naming the batch of new data so the same data never runs twice. The
+    first tick only takes a baseline."""
+    settings = gastown.settings
+    try:
+        roles = load_roles(settings.config_dir)
+        specs = {name: retrain_spec(settings.config_dir, role) for name, role in roles.items()}
+    except ConfigError as exc:
+        return dg.SkipReason(f"config error, nothing requested: {exc}")
+    digests = {name: role.digest for name, role in roles.items()}
+    state = WatchState.from_json(context.cursor)
+    if state is None:
+        context.update_cursor(WatchState(latest_mtime_ns(settings.sessions_roots), {}, digests).to_json())
+        return dg.SkipReason("baseline taken; later ticks count sessions from here")
+    state = scan(settings.sessions_roots, role_rules(settings.config_dir), state)
+    requests = []
+    for name, spec in specs.items():
+        reasons, keys = [], []
+        pending = state.pending.get(name)
+        if pending and due(pending, spec.min_new_sessions, spec.min_new_bytes):
+            reasons.append(f"{len(pending.sessions)} new or changed sessions ({pending.bytes} bytes)")
+            keys.append(f"data-{pending.digest()}")
+            del state.pending[name]
+        if state.config_digests.get(name) not in (None, digests[name]):
+            reasons.append(f"{roles[name].path.name} changed")
+            keys.append(f"config-{digests[name]}")
+        if reasons:
+            requests.append(dg.RunRequest(partition_key=name, run_key=f"{name}:{'+'.join(keys)}",
+                                          tags={"gastown/retrain_reason": "; ".join(reasons)}))
+    state.config_digests = digests
+    context.update_cursor(state.to_json())
+    waiting = {r: len(p.sessions) for r, p in state.pending.items() if p.sessions}
+    return requests or dg.SkipReason(f"below thresholds; sessions waiting per role: {waiting}")

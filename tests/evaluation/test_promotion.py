@@ -1,0 +1,49 @@
+"""Promotion moves `current` only to a better adapter and records every evaluation."""
+
+import os
+
+import orjson
+
+from gastown_assets.evaluation import promotion
+
+
+def _report(version, loss, base=7.0, regress=False):
+    return {"adapter": {"version": version, "path": f"/d/adapters/crew/{version}", "config_digest": "c"},
+            "datasets": {"train_dataset": "t"}, "base_val_loss": base, "adapter_val_loss": loss,
+            "adapter_beats_base": loss < base, "scenarios_regress": regress, "adapter_scenario_score": 0.5}
+
+
+def test_promotes_only_an_adapter_better_than_base_and_current(tmp_path):
+    role_dir = tmp_path / "crew"
+    for version in ("v1", "v2", "v3", "v4"):
+        (role_dir / version).mkdir(parents=True)
+    steps = [("v1", 6.0, False, True), ("v2", 6.5, False, False), ("v3", 8.0, False, False),
+             ("v4", 5.5, True, False)]
+    for version, loss, regress, promoted in steps:
+        current = promotion.current_entry(promotion.read_registry(role_dir))
+        decision = promotion.decide(_report(version, loss, regress=regress), current)
+        assert decision.promote is promoted, (version, decision.reason)
+        promotion.record(role_dir, _report(version, loss, regress=regress), decision)
+        if decision.promote:
+            promotion.point_current(role_dir, version)
+    registry = orjson.loads((role_dir / "registry.json").read_bytes())
+    assert registry["current"] == "v1"
+    assert [(h["version"], h["promoted"]) for h in registry["history"]] == [
+        ("v1", True), ("v2", False), ("v3", False), ("v4", False)]
+    assert "does not beat the base" in registry["history"][2]["reason"]
+    assert "scenario" in registry["history"][3]["reason"]
+    assert os.readlink(role_dir / "current") == "v1" and (role_dir / "current").resolve() == role_dir / "v1"
+
+
+def test_a_better_adapter_replaces_current_in_one_rename(tmp_path):
+    for version in ("v1", "v2"):
+        (tmp_path / version).mkdir()
+    promotion.point_current(tmp_path, "v1")
+    promotion.point_current(tmp_path, "v2")
+    assert os.readlink(tmp_path / "current") == "v2"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["current", "v1", "v2"], "a temp link was left"
+
+
+def test_same_version_twice_is_not_promoted_again():
+    current = {"version": "v1", "adapter_val_loss": 6.0}
+    assert not promotion.decide(_report("v1", 6.0), current).promote
