@@ -797,13 +797,27 @@ def _bare_secret(name: str, value: str) -> bool:
 # --------------------------------------------------------------------------------------------
 
 
+# Short strings recur (roles, "function", tool names, small outputs): their redaction (a pure
+# function of key and text for a Redactor without extra patterns) is remembered, boundedly.
+_SHORT, _SHORT_LEN, _SHORT_MAX = {}, 48, 1 << 16
+
+
 def _redact_obj(obj, redactor: Redactor, counts: Counter, key: str = ""):
     """Every string in a JSON-like value redacted; a string under a secret-named key as a whole."""
     if isinstance(obj, str):
         if key == "arguments":
             return _redact_arguments(obj, redactor, counts)
-        text, found = redactor.redact_value(key, obj) if key else redactor.redact(obj)
-        counts.update(found)
+        short = len(obj) <= _SHORT_LEN and not redactor._extra
+        if short and (done := _SHORT.get((key, obj))) is not None:
+            text, found = done
+        else:
+            text, found = redactor.redact_value(key, obj) if key else redactor.redact(obj)
+            if short:
+                if len(_SHORT) >= _SHORT_MAX:
+                    _SHORT.clear()
+                _SHORT[(key, obj)] = text, dict(found)
+        if found:
+            counts.update(found)
         return text
     if isinstance(obj, dict):
         return {k: _redact_obj(v, redactor, counts, k if isinstance(k, str) else "") for k, v in obj.items()}

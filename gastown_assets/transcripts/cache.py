@@ -16,6 +16,7 @@ size: cache files are not fsynced) only when its lines are read.
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
@@ -187,13 +188,31 @@ def parse_file(cache_dir: Path, f: SessionFile, sha: str) -> CacheEntry:
     """Parse a transcript file into its body (written next to the manifest) and entry."""
     stats = ParseStats()
     body_name = f"{hashlib.sha1(f.source.encode()).hexdigest()[:20]}.{sha[:16]}.jsonl"
-    spans, offset = [], 0
-    with atomic_open(cache_dir / body_name, durable=False) as out:
-        for s in read_sessions(f.source, stats):
-            line = session_line(s)
-            out.write(line)
-            spans.append(CachedSession(s.session_id, s.cwd, s.kind, s.parent_session_id,
-                                       len(s.turns), offset, len(line)))
-            offset += len(line)
+    spans, offset, lines = [], 0, []
+    for s in read_sessions(f.source, stats):
+        line = session_line(s)
+        lines.append(line)
+        spans.append(CachedSession(s.session_id, s.cwd, s.kind, s.parent_session_id,
+                                   len(s.turns), offset, len(line)))
+        offset += len(line)
+    _write_body(cache_dir / body_name, b"".join(lines))
     kept = {"bytes": stats.bytes, "lines": stats.lines, "skipped": dict(sorted(stats.skipped.items()))}
     return CacheEntry(f.source, f.size, f.mtime_ns, sha, body_name, offset, kept, tuple(spans))
+
+
+def _write_body(path: Path, data: bytes) -> None:
+    """Beside, then renamed over (a reader never sees half a body); not fsynced, as its size
+    is checked before use. Lighter than atomic_open: 10^4 bodies in a first run."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
