@@ -31,7 +31,10 @@ def base_model(context: dg.AssetExecutionContext, gastown: GastownConfig) -> dg.
     (tokenizer trained on the shipped sample sessions, no hub access); the GPU profile names
     its hub model, fetched by the trainer's own cache."""
     s = gastown.settings
-    model = resolve_base_model(s.config_dir, s.profile, s.data_dir)
+    try:
+        model = resolve_base_model(s.config_dir, s.profile, s.data_dir)
+    except ConfigError as exc:
+        raise dg.Failure(str(exc), allow_retries=False) from None
     context.log.info(f"base model: {model.name_or_path}")
     return dg.Output(model, data_version=dg.DataVersion(model.digest),
                      metadata={"base_model": model.name_or_path, "built_locally": model.built,

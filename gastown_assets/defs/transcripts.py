@@ -30,14 +30,20 @@ def raw_transcripts(context: dg.AssetExecutionContext, gastown: GastownConfig) -
     role, settings = context.partition_key, gastown.settings
     rules = role_rules(settings.config_dir)
     files = list(find_session_files(settings.sessions_roots))
-    context.log.info(f"{len(files)} transcript files under {', '.join(map(str, settings.sessions_roots))}")
+    roots = ", ".join(map(str, settings.sessions_roots))
+    if not files:
+        raise dg.Failure(f"GASTOWN_SESSIONS_DIR: no *.jsonl transcript files under {roots}", allow_retries=False)
+    context.log.info(f"{len(files)} transcript files under {roots}")
     tally, cache = CorpusTally(), ParseCache(settings.data_dir / "transcripts" / "cache")
     path = settings.role_dir("transcripts", role) / "sessions.jsonl"
     store = collect_role(files, role, rules, cache, path, tally)
     count, digest = store.sessions, store.digest
     context.log.info(f"parsed {cache.parsed} new or changed files, reused {cache.reused} from the cache")
-    if count == 0:
-        context.log.warning(f"no {role} sessions found; sessions per role: {dict(tally.sessions_by_role)}")
+    if count == 0:  # nothing to train on: stop here, not three assets later
+        raise dg.Failure(
+            f"{gastown.role(role).path}: role.sessions.cwd_patterns: no session under {roots} matched; "
+            f"sessions per role: {dict(tally.sessions_by_role)}, unmatched: {tally.unmatched}",
+            metadata={"unmatched_cwds": dg.MetadataValue.json(tally.unmatched_cwds)}, allow_retries=False)
     return dg.Output(
         SessionIndex(role, str(path), count, digest),
         data_version=dg.DataVersion(digest[:16]),

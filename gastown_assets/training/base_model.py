@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,7 +13,7 @@ import orjson
 
 from gastown_assets.training import tiny_model
 from gastown_assets.samples import SESSIONS_DIR as SAMPLE_SESSIONS
-from gastown_assets.training.config import TinyModel, load_base, load_profile, merge
+from gastown_assets.training.config import ConfigError, TinyModel, load_base, load_profile, merge
 from gastown_assets.transcripts import ParseStats, find_session_files, read_sessions
 
 SPEC_FILE = "gastown_tiny_model.json"
@@ -63,4 +64,22 @@ def resolve_base_model(config_dir: Path, profile_name: str, data_dir: Path) -> B
         path = Path(profile.tiny_model.path.replace("{data_dir}", str(data_dir)))
         return ensure_tiny(profile.tiny_model, path, SAMPLE_SESSIONS)
     name = merge(load_base(config_dir).axolotl, profile.overlay)["base_model"]
+    where = profile.path if "base_model" in profile.overlay else config_dir / "base.yml"
+    return check_model_reachable(str(name).replace("{data_dir}", str(data_dir)), where)
+
+
+def check_model_reachable(name: str, where: Path) -> BaseModel:
+    """A local path must hold a model; a hub id must be in the local cache when offline.
+    Either failure names the config file and key now, not minutes into Axolotl's startup."""
+    if name.startswith(("/", "./", "../", "~")):
+        path = Path(name).expanduser()
+        if not (path / "config.json").is_file():
+            raise ConfigError(where, "axolotl.base_model", f"no model at {path} (no config.json)")
+        return BaseModel(str(path), hashlib.sha256((path / "config.json").read_bytes()).hexdigest()[:16], built=False)
+    if os.environ.get("HF_HUB_OFFLINE") == "1":
+        from huggingface_hub import try_to_load_from_cache
+
+        if not isinstance(try_to_load_from_cache(name, "config.json"), str):
+            raise ConfigError(where, "axolotl.base_model", f"{name} is not in the local model cache and "
+                              "HF_HUB_OFFLINE=1; download it first (infra/runpod_setup.sh does)")
     return BaseModel(name, name, built=False)
