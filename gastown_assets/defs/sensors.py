@@ -10,9 +10,11 @@ from gastown_assets.defs.resources import GastownConfig
 from gastown_assets.training.config import ConfigError, load_roles, retrain_spec, role_rules
 from gastown_assets.transcripts.watch import WatchState, due, latest_mtime_ns, scan
 
-# The role chain a retrain runs; base_model is left alone (it changes with the profile, not data).
+# The role chain a retrain runs. base_model is in it so the run can load it (a no-op when the
+# model is already built or cached).
 RETRAIN_CHAIN = dg.AssetSelection.assets(
-    "raw_transcripts", "train_dataset", "val_dataset", "lora_adapter", "eval_report", "promoted_adapter")
+    "base_model", "raw_transcripts", "train_dataset", "val_dataset", "lora_adapter", "eval_report",
+    "promoted_adapter")
 INTERVAL_S = int(os.environ.get("GASTOWN_RETRAIN_INTERVAL_S", "60"))
 
 

@@ -11,6 +11,9 @@ from gastown_assets.defs.resources import GastownConfig, WandbConfig
 from gastown_assets.samples import PLANTED_SECRETS, SESSIONS_DIR
 
 
+WANDB_KEY = "wandbkey-0f9c2a7e51d84b6c93a1e8d27b4f6c05"
+
+
 @pytest.fixture(scope="module")
 def instance():
     with dg.DagsterInstance.ephemeral() as inst:
@@ -23,7 +26,7 @@ def polecat_run(tmp_path_factory, instance):
     resources = {
         "gastown": GastownConfig(sessions_dir=str(SESSIONS_DIR), data_dir=str(data), profile="local"),
         "io_manager": dg.FilesystemIOManager(base_dir=str(data / "storage")),
-        "wandb": WandbConfig(mode="disabled"),
+        "wandb": WandbConfig(api_key=WANDB_KEY, mode="disabled"),  # reaches the trainer's env only
         "trainer": dg.PipesSubprocessClient(),
     }
     assets = [*defs.assets, *defs.asset_checks]
@@ -74,12 +77,14 @@ def test_blocking_dataset_checks_ran_and_passed(polecat_run):
                            "adapter_beats_base": True}
 
 
-def test_no_planted_secret_reaches_run_logs_metadata_datasets_or_reports(polecat_run):
+def test_no_planted_secret_or_token_reaches_run_logs_metadata_datasets_or_reports(polecat_run, instance):
     result, data = polecat_run
-    planted = [s["value"] for s in json.loads(PLANTED_SECRETS.read_text())]
+    planted = [s["value"] for s in json.loads(PLANTED_SECRETS.read_text())] + [WANDB_KEY]
     seen = "\n".join(str(event) for event in result.all_events)
-    for path in [*data.glob("datasets/polecat/*.jsonl"), *data.glob("reports/polecat/*")]:
-        seen += path.read_bytes().decode("utf-8", "replace")  # loss.png too
+    seen += "\n".join(str(entry) for entry in instance.all_logs(result.run_id))  # run log, metadata
+    outputs = [*data.glob("datasets/polecat/*"), *data.glob("reports/polecat/*"), *data.rglob("adapters/polecat/*/*")]
+    for path in outputs:
+        seen += path.read_bytes().decode("utf-8", "replace")  # loss.png, safetensors too
     assert planted and not [value for value in planted if value in seen]
 
 

@@ -49,9 +49,14 @@ def daemon_env(tmp_path):
 
 @pytest.fixture
 def daemon(daemon_env):
+    """The sensor is turned on (creating the instance's storage) before the daemon starts."""
     env, workspace = daemon_env
+    started = subprocess.run([str(BIN / "dagster"), "sensor", "start", SENSOR, "-w", str(workspace)], env=env,
+                             capture_output=True, text=True, timeout=120)
+    assert started.returncode == 0, started.stdout + started.stderr
+    log = open(workspace.parent / "daemon.log", "wb")  # printed when the test fails
     proc = subprocess.Popen([str(BIN / "dagster-daemon"), "run", "-w", str(workspace)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     yield env, workspace
     os.killpg(proc.pid, signal.SIGTERM)
     try:
@@ -59,29 +64,41 @@ def daemon(daemon_env):
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
+    log.close()
 
 
-def _wait(what: str, timeout: float, probe):
+def _wait(what: str, timeout: float, probe, log: Path):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = probe()
         if value:
             return value
         time.sleep(1)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+    tail = log.read_text(errors="replace")[-4000:] if log.exists() else ""
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}; daemon log:\n{tail}")
+
+
+def _errors(instance, run_id) -> list[str]:
+    out = []
+    for e in instance.all_logs(run_id):
+        if e.is_dagster_event and e.dagster_event.is_step_failure:
+            error = e.dagster_event.event_specific_data.error
+            while error:
+                out.append(error.message[-1500:])
+                error = error.cause
+    return out
 
 
 @pytest.mark.slow
 def test_a_new_transcript_file_produces_a_successful_retrain_run(daemon, monkeypatch):
     env, workspace = daemon
-    subprocess.run([str(BIN / "dagster"), "sensor", "start", SENSOR, "-w", str(workspace)], env=env,
-                   check=True, capture_output=True, timeout=120)
     monkeypatch.setenv("DAGSTER_HOME", env["DAGSTER_HOME"])
     with dg.DagsterInstance.get() as instance:
         def cursor():
             states = [s for s in instance.all_instigator_state() if s.name == SENSOR]
             return states and states[0].instigator_data and states[0].instigator_data.cursor
-        _wait("the sensor's baseline tick", 120, cursor)
+        log = workspace.parent / "daemon.log"
+        _wait("the sensor's baseline tick", 180, cursor, log)
         assert instance.get_runs() == [], "the baseline tick must not request runs"
 
         new = sorted(SESSIONS_DIR.glob("*-polecats-*/*.jsonl"))[-1]
@@ -90,17 +107,16 @@ def test_a_new_transcript_file_produces_a_successful_retrain_run(daemon, monkeyp
         shutil.copy(new, dest)
         written = time.monotonic()
 
-        run = _wait("a run requested by the sensor", 120, lambda: next(iter(instance.get_runs()), None))
+        run = _wait("a run requested by the sensor", 120, lambda: next(iter(instance.get_runs()), None), log)
         requested = time.monotonic()
         assert run.tags["dagster/sensor_name"] == SENSOR and run.tags["dagster/partition"] == "polecat"
         assert "1 new or changed sessions" in run.tags["gastown/retrain_reason"]
         done = _wait("the retrain run to finish", RUN_TIMEOUT_S,
-                     lambda: (r := instance.get_run_by_id(run.run_id)).is_finished and r)
+                     lambda: (r := instance.get_run_by_id(run.run_id)).is_finished and r, log)
         finished = time.monotonic()
         print(f"\nnew file -> run requested {requested - written:.1f} s; -> run {done.status.value} "
               f"{finished - written:.1f} s")
-        assert done.status == dg.DagsterRunStatus.SUCCESS, [
-            e.message for e in instance.all_logs(run.run_id) if e.is_dagster_event and e.dagster_event.is_failure]
+        assert done.status == dg.DagsterRunStatus.SUCCESS, _errors(instance, run.run_id)
         assert len(instance.get_runs()) == 1, "the same new data requested a second run"
 
     # A 4-step adapter may not beat the base, so promotion may say no; it must have been judged.
