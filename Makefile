@@ -32,7 +32,7 @@ $(STAMP): pyproject.toml
 # tests/infra starts a dockerd of its own and builds its image with debootstrap: when they are
 # missing and we are root with apt-get, install Debian's docker.io (dockerd, containerd, runc) and
 # debootstrap; otherwise the docker tests skip themselves and say why.
-SYSTEM_DEPS := docker.io debootstrap
+SYSTEM_DEPS := docker.io debootstrap chromium
 system-deps:
 	@PATH="$$PATH:/usr/sbin:/sbin"; have() { command -v "$$1" >/dev/null; }; \
 	if have dockerd && have containerd && have runc && have debootstrap; then :; \
