@@ -29,19 +29,20 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip check
 	touch $@
 
-# tests/infra starts a dockerd of its own and builds its image with debootstrap: when they are
+# tests/infra starts a dockerd of its own and builds its image with debootstrap, tests/ui drives
+# Debian's chromium: when they are
 # missing and we are root with apt-get, install Debian's docker.io (dockerd, containerd, runc) and
-# debootstrap; otherwise the docker tests skip themselves and say why.
+# debootstrap and chromium; otherwise those tests skip themselves and say why.
 SYSTEM_DEPS := docker.io debootstrap chromium
 system-deps:
 	@PATH="$$PATH:/usr/sbin:/sbin"; have() { command -v "$$1" >/dev/null; }; \
-	if have dockerd && have containerd && have runc && have debootstrap; then :; \
+	if have dockerd && have containerd && have runc && have debootstrap && have chromium; then :; \
 	elif [ "$$(id -u)" = 0 ] && have apt-get; then \
-		echo "installing $(SYSTEM_DEPS) (for tests/infra)"; \
+		echo "installing $(SYSTEM_DEPS) (for tests/infra and tests/ui)"; \
 		export DEBIAN_FRONTEND=noninteractive; \
 		log=$$( { apt-get update -qq && apt-get install -y -qq --no-install-recommends $(SYSTEM_DEPS); } 2>&1 ) \
 			|| { echo "$$log" >&2; exit 1; }; \
-	else echo "$(SYSTEM_DEPS) missing and no root apt-get: tests/infra will skip its docker tests"; fi
+	else echo "$(SYSTEM_DEPS) missing and no root apt-get: the docker and browser tests will skip"; fi
 
 test: system-deps $(STAMP)
 	$(BIN)/python -m pytest -q
