@@ -103,9 +103,15 @@ class ParseCache:
     def save(self) -> None:
         """Write the manifest if this run parsed anything."""
         if self._changed:
-            rows = [[*e[:7], [list(s) for s in e.sessions]] for e in self._entries.values()]
+            entries = list(self._entries.values())
             with atomic_open(self.dir / self.MANIFEST, durable=False) as out:
-                out.write(orjson.dumps({"format": FORMAT, "entries": rows}))
+                out.write(b'{"format":%d,"entries":[' % FORMAT)
+                for i in range(0, len(entries), 1024):  # a slice at a time: no copy of the whole manifest
+                    if i:
+                        out.write(b",")
+                    rows = [[*e[:7], [list(s) for s in e.sessions]] for e in entries[i:i + 1024]]
+                    out.write(orjson.dumps(rows)[1:-1])
+                out.write(b"]}")
             self._changed = False
 
     def entry(self, f: SessionFile) -> CacheEntry:
