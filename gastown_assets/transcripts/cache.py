@@ -31,7 +31,7 @@ from .reader import read_sessions
 from .stats import ParseStats
 from .store import session_line
 
-FORMAT = 5  # bump when the parser's output or the manifest's layout changes: old entries are re-parsed
+FORMAT = 6  # bump when the parser's output or the manifest's layout changes: old entries are re-parsed
 
 
 class CachedSession(NamedTuple):

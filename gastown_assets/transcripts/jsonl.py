@@ -15,6 +15,11 @@ from .stats import ParseStats
 _PAD = b" \t\r\n\x00"
 _GAP = re.compile(r"[ \t\r\n\x00]*")
 _DECODER = json.JSONDecoder()
+# Records nested deeper are dropped ("too_deep"; real ones are ~10 deep): orjson writes at most
+# 254 levels, a Session nests a tool call's input two levels deeper than its record did, and the
+# reader's helpers recurse.
+MAX_DEPTH = 200
+_INT_MIN, _INT_MAX = -(1 << 63), (1 << 64) - 1  # the integers orjson writes
 
 
 def iter_records(path: str | PathLike, stats: ParseStats) -> Iterator[dict]:
@@ -33,15 +38,21 @@ def _decode_line(raw: bytes, stats: ParseStats) -> Iterator[dict]:
         stats.skipped["blank_line"] += 1
         return
     try:
-        values = [orjson.loads(line)]
+        values, slow = [orjson.loads(line)], False
     except orjson.JSONDecodeError:
-        values = _slow_decode(line, stats)
+        values, slow = _slow_decode(line, stats), True
+    # No value nests deeper than the line has brackets: most lines need no depth walk.
+    deep = line.count(b"{") + line.count(b"[") > MAX_DEPTH
     for value in values:
-        if isinstance(value, dict):
+        if not isinstance(value, dict):
+            stats.skipped["not_an_object"] += 1
+        elif deep and _too_deep(value):
+            stats.skipped["too_deep"] += 1
+        else:
+            if slow:
+                value = _make_encodable(value, stats)
             stats.records[record_type(value)] += 1
             yield value
-        else:
-            stats.skipped["not_an_object"] += 1
 
 
 def record_type(record: dict) -> str:
@@ -51,7 +62,7 @@ def record_type(record: dict) -> str:
 
 def _slow_decode(line: bytes, stats: ParseStats) -> list:
     """Rare path: bad UTF-8, `{...}{...}` on one line (a resume appended to a file with no
-    final newline), truncated or garbage lines."""
+    final newline), truncated or garbage lines, nesting beyond orjson's limit."""
     try:
         text = line.decode("utf-8")
     except UnicodeDecodeError:
@@ -61,44 +72,69 @@ def _slow_decode(line: bytes, stats: ParseStats) -> list:
             return [orjson.loads(text)]
         except orjson.JSONDecodeError:
             pass
-    values, complete = _raw_decode_all(text)
+    values, failure = _raw_decode_all(text)
     if len(values) > 1:
         stats.skipped["concatenated_json_split"] += 1
-    if not complete:
-        stats.skipped["invalid_json"] += 1
-    return [_fix_surrogates(v, stats) for v in values]
+    if failure:
+        stats.skipped[failure] += 1
+    return values
 
 
-def _raw_decode_all(text: str) -> tuple[list, bool]:
-    """Decode back-to-back JSON values; False when a tail could not be decoded."""
+def _raw_decode_all(text: str) -> tuple[list, str | None]:
+    """Decode back-to-back JSON values; the reason a tail could not be decoded, if one could not."""
     values, pos, end = [], 0, len(text)
     while pos < end:
         try:
             value, pos = _DECODER.raw_decode(text, pos)
         except ValueError:
-            return values, False
+            return values, "invalid_json"
+        except RecursionError:  # json's decoder recurses: a line of ~1000 "[" ends up here
+            return values, "too_deep"
         values.append(value)
         pos = _GAP.match(text, pos).end()
-    return values, True
+    return values, None
 
 
-def _fix_surrogates(value, stats: ParseStats):
-    """json accepts lone \\udXXX escapes that orjson (and UTF-8 writers downstream) reject."""
+def _too_deep(value) -> bool:
+    """Whether lists and objects nest more than MAX_DEPTH levels (walked without recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return True
+        children = node.values() if isinstance(node, dict) else node
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
+
+
+def _make_encodable(value: dict, stats: ParseStats) -> dict:
+    """json accepts what orjson (and UTF-8 writers downstream) reject: lone \\udXXX escapes,
+    and integers beyond 64 bits (orjson reads those as floats, and so does this)."""
     try:
         orjson.dumps(value)
         return value
-    except TypeError:  # orjson.JSONEncodeError; also raised for ints beyond 64 bits
-        fixed = _replace_surrogates(value)
-        if fixed != value:
-            stats.skipped["lone_surrogate_replaced"] += 1
-        return fixed
+    except TypeError:  # orjson.JSONEncodeError
+        fixes: set[str] = set()
+        value = _replace_unencodable(value, fixes)
+        for reason in sorted(fixes):  # once per record
+            stats.skipped[reason] += 1
+        return value
 
 
-def _replace_surrogates(value):
+def _replace_unencodable(value, fixes: set[str]):
     if isinstance(value, str):
-        return value.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+        fixed = value.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+        if fixed != value:
+            fixes.add("lone_surrogate_replaced")
+        return fixed
     if isinstance(value, list):
-        return [_replace_surrogates(v) for v in value]
+        return [_replace_unencodable(v, fixes) for v in value]
     if isinstance(value, dict):
-        return {_replace_surrogates(k): _replace_surrogates(v) for k, v in value.items()}
+        return {_replace_unencodable(k, fixes): _replace_unencodable(v, fixes) for k, v in value.items()}
+    if isinstance(value, int) and not isinstance(value, bool) and not _INT_MIN <= value <= _INT_MAX:
+        fixes.add("big_int_replaced")
+        try:
+            return float(value)
+        except OverflowError:  # beyond any float: what orjson writes for infinity
+            return None
     return value
