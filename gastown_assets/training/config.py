@@ -238,23 +238,21 @@ def load_base(config_dir: Path) -> BaseFile:
 
 def dataset_spec(config_dir: Path, role: Role) -> DatasetSpec:
     """base.yml's `dataset` section with the role's overrides, validated."""
-    merged = merge(load_base(config_dir).dataset, role.dataset)
-    try:
-        return DatasetSpec.model_validate(merged)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        key = "dataset." + ".".join(str(p) for p in err["loc"])
-        raise ConfigError(role.path, key, f"{err['msg']} (after merging base.yml)") from None
+    return _role_section(DatasetSpec, "dataset", load_base(config_dir).dataset, role)
 
 
 def retrain_spec(config_dir: Path, role: Role) -> RetrainSpec:
     """base.yml's `retrain` section with the role's overrides, validated."""
-    merged = merge(load_base(config_dir).retrain, role.retrain)
+    return _role_section(RetrainSpec, "retrain", load_base(config_dir).retrain, role)
+
+
+def _role_section(model: type[BaseModel], section: str, base: dict[str, Any], role: Role):
+    merged = merge(base, getattr(role, section))
     try:
-        return RetrainSpec.model_validate(merged)
+        return model.model_validate(merged)
     except ValidationError as exc:
         err = exc.errors()[0]
-        key = "retrain." + ".".join(str(p) for p in err["loc"])
+        key = f"{section}." + ".".join(str(p) for p in err["loc"])
         raise ConfigError(role.path, key, f"{err['msg']} (after merging base.yml)") from None
 
 
