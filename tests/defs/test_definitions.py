@@ -70,3 +70,9 @@ def test_gpu_and_network_steps_retry():
                 for k in a.keys if (graph_policy := a.op.retry_policy)}
     assert policies["lora_adapter"].max_retries == 2 and policies["base_model"].max_retries >= 1
     assert "raw_transcripts" not in policies, "parsing local files does not need retries"
+
+
+def test_a_code_server_can_load_every_definition():
+    repo = defs.get_repository_def()
+    repo.load_all_definitions()  # what `dagster api grpc` does: jobs and ops must not clash
+    assert repo.get_job("build_datasets").partitions_def.get_partition_keys() == ROLES
