@@ -15,6 +15,8 @@ export AXOLOTL_DO_NOT_TRACK := 1
 export HF_HUB_OFFLINE := 1
 export WANDB_MODE ?= disabled
 DEV_PORT ?= 3000
+# The UI has no login: widen DEV_HOST only behind your own proxy or firewall.
+DEV_HOST ?= 127.0.0.1
 
 .PHONY: install system-deps test demo dev bench clean
 
@@ -54,11 +56,12 @@ demo: $(STAMP)
 	@echo "report: $(GASTOWN_DATA_DIR)/reports/polecat/report.md"
 	@cat $(GASTOWN_DATA_DIR)/reports/polecat/report.md
 
-# UI and daemon on 127.0.0.1 only; point GASTOWN_SESSIONS_DIR at real transcripts to use them.
+# UI and daemon on 127.0.0.1 unless DEV_HOST says otherwise; point GASTOWN_SESSIONS_DIR at real
+# transcripts to use them.
 dev: $(STAMP)
 	mkdir -p $(DAGSTER_HOME)
 	GASTOWN_SESSIONS_DIR=$${GASTOWN_SESSIONS_DIR:-$(DEMO_SESSIONS)} \
-		$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p $(DEV_PORT)
+		$(BIN)/dagster dev -w workspace.yaml -h $(DEV_HOST) -p $(DEV_PORT)
 
 # Datasets build throughput vs the orjson and tokenizer floors, on generated corpora (MB).
 BENCH_SIZES ?= 200,1000
