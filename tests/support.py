@@ -46,3 +46,17 @@ def role_sessions(dest: Path, config_dir: Path, folder_glob: str = "*-polecats-*
             shutil.copytree(path.with_suffix(""), dest / path.parent.name / path.stem)
     assert wanted == {False: 0, True: 0}, f"too few {folder_glob} samples for the split: {wanted} missing"
     return dest
+
+
+def stop_group(proc, grace_s: float = 20) -> None:
+    """SIGTERM a process started with start_new_session=True and its children, SIGKILL after grace_s."""
+    import os
+    import signal
+    import subprocess
+
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=grace_s)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()

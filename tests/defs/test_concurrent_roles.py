@@ -5,7 +5,6 @@ are backfilled at once and their training steps take turns in the `gpu` pool (li
 
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -18,7 +17,7 @@ import yaml
 from gastown_assets.definitions import defs
 from gastown_assets.defs.resources import GastownConfig, WandbConfig
 from gastown_assets.samples import SESSIONS_DIR
-from tests.support import REPO, small_local_configs
+from tests.support import REPO, small_local_configs, stop_group
 
 BIN = Path(sys.executable).parent
 ROLES = ["crew", "deacon", "mayor", "polecat", "refinery", "witness"]
@@ -80,12 +79,7 @@ def test_six_roles_backfilled_at_once_write_what_serial_runs_write(tmp_path):
             trained = _wait_runs(instance, len(ROLES) + 2, tmp_path / "daemon.log")[:2]
             spans = [_step_span(instance, r.dagster_run.run_id, "lora_adapter") for r in trained]
     finally:
-        os.killpg(daemon.pid, signal.SIGTERM)
-        try:
-            daemon.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(daemon.pid, signal.SIGKILL)
-            daemon.wait()
+        stop_group(daemon)
         log.close()
 
     assert sorted(r.dagster_run.tags["dagster/partition"] for r in records) == ROLES

@@ -9,7 +9,6 @@ configs are cut to a few training steps: this is about wiring, not learning.
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -20,7 +19,7 @@ import pytest
 import yaml
 
 from gastown_assets.samples import SESSIONS_DIR
-from tests.support import REPO, role_sessions, small_local_configs
+from tests.support import REPO, role_sessions, small_local_configs, stop_group
 
 BIN = Path(sys.executable).parent
 SENSOR = "retrain_on_new_sessions"
@@ -58,12 +57,7 @@ def daemon(daemon_env):
     proc = subprocess.Popen([str(BIN / "dagster-daemon"), "run", "-w", str(workspace)], env=env,
                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     yield env, workspace
-    os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+    stop_group(proc)
     log.close()
 
 
