@@ -7,8 +7,9 @@ import os
 import dagster as dg
 
 from gastown_assets.defs.resources import GastownConfig
-from gastown_assets.training.config import ConfigError, load_roles, retrain_spec, role_rules
-from gastown_assets.transcripts.watch import WatchState, due, latest_mtime_ns, scan
+from gastown_assets.training.config import ConfigError, load_roles, retrain_spec
+from gastown_assets.transcripts.roles import RoleRule
+from gastown_assets.transcripts.watch import WatchState, latest_mtime_ns, retrain_requests, scan
 
 # The role chain a retrain runs. base_model is in it so the run can load it (a no-op when the
 # model is already built or cached).
@@ -28,7 +29,8 @@ def retrain_on_new_sessions(context: dg.SensorEvaluationContext, gastown: Gastow
     settings = gastown.settings
     try:
         roles = load_roles(settings.config_dir)
-        specs = {name: retrain_spec(settings.config_dir, role) for name, role in roles.items()}
+        thresholds = {name: (spec.min_new_sessions, spec.min_new_bytes)
+                      for name, spec in ((n, retrain_spec(settings.config_dir, r)) for n, r in roles.items())}
     except ConfigError as exc:
         return dg.SkipReason(f"config error, nothing requested: {exc}")
     digests = {name: role.digest for name, role in roles.items()}
@@ -36,22 +38,10 @@ def retrain_on_new_sessions(context: dg.SensorEvaluationContext, gastown: Gastow
     if state is None:
         context.update_cursor(WatchState(latest_mtime_ns(settings.sessions_roots), {}, digests).to_json())
         return dg.SkipReason("baseline taken; later ticks count sessions from here")
-    state = scan(settings.sessions_roots, role_rules(settings.config_dir), state)
-    requests = []
-    for name, spec in specs.items():
-        reasons, keys = [], []
-        pending = state.pending.get(name)
-        if pending and due(pending, spec.min_new_sessions, spec.min_new_bytes):
-            reasons.append(f"{len(pending.sessions)} new or changed sessions ({pending.bytes} bytes)")
-            keys.append(f"data-{pending.digest()}")
-            del state.pending[name]
-        if state.config_digests.get(name) not in (None, digests[name]):
-            reasons.append(f"{roles[name].path.name} changed")
-            keys.append(f"config-{digests[name]}")
-        if reasons:
-            requests.append(dg.RunRequest(partition_key=name, run_key=f"{name}:{'+'.join(keys)}",
-                                          tags={"gastown/retrain_reason": "; ".join(reasons)}))
-    state.config_digests = digests
+    rules = [RoleRule(r.name, r.facts.sessions.cwd_patterns) for r in roles.values()]
+    state = scan(settings.sessions_roots, rules, state)
+    requests = [dg.RunRequest(partition_key=role, run_key=key, tags={"gastown/retrain_reason": reason})
+                for role, key, reason in retrain_requests(state, thresholds, digests)]
     context.update_cursor(state.to_json())
     waiting = {r: len(p.sessions) for r, p in state.pending.items() if p.sessions}
     return requests or dg.SkipReason(f"below thresholds; sessions waiting per role: {waiting}")

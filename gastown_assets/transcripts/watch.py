@@ -95,3 +95,25 @@ def scan(roots: Iterable[Path], rules: list[RoleRule], state: WatchState) -> Wat
 
 def due(pending: RolePending, min_sessions: int, min_bytes: int) -> bool:
     return len(pending.sessions) >= min_sessions or pending.bytes >= min_bytes
+
+
+def retrain_requests(state: WatchState, thresholds: dict[str, tuple[int, int]],
+                     digests: dict[str, str]) -> list[tuple[str, str, str]]:
+    """(role, run key, reason) for each role whose pending sessions passed its thresholds
+    (min sessions, min bytes) or whose config digest changed; clears what it requests and
+    records the digests in `state`."""
+    requests = []
+    for role, (min_sessions, min_bytes) in thresholds.items():
+        reasons, keys = [], []
+        pending = state.pending.get(role)
+        if pending and due(pending, min_sessions, min_bytes):
+            reasons.append(f"{len(pending.sessions)} new or changed sessions ({pending.bytes} bytes)")
+            keys.append(f"data-{pending.digest()}")
+            del state.pending[role]
+        if state.config_digests.get(role) not in (None, digests[role]):
+            reasons.append(f"{role}.yml changed")
+            keys.append(f"config-{digests[role]}")
+        if reasons:
+            requests.append((role, f"{role}:{'+'.join(keys)}", "; ".join(reasons)))
+    state.config_digests = dict(digests)
+    return requests
