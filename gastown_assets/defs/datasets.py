@@ -1,6 +1,8 @@
 """train_dataset / val_dataset: chat rows cut to the model's sequence_len, split by session,
 with blocking checks that no secret and no shared session reached the written files."""
 
+import dataclasses
+import hashlib
 from pathlib import Path
 
 import dagster as dg
@@ -48,8 +50,10 @@ def role_datasets(context: dg.AssetExecutionContext, gastown: GastownConfig, raw
     base_model = resolve_base_model(settings.config_dir, settings.profile, settings.data_dir)
     spec = spec_for(settings.config_dir, role, settings.profile, settings.data_dir, base_model.digest)
     out_dir = settings.role_dir("datasets", role)
-    result = build(read_stored_lines(Path(raw_transcripts.path)), spec, chat_token_counter(base_model.name_or_path), out_dir,
-                   input_digest=raw_transcripts.digest)
+    store = settings.store
+    result = build(read_stored_lines(store.stage(raw_transcripts.path)), spec, chat_token_counter(base_model.name_or_path),
+                   out_dir, input_digest=raw_transcripts.digest)
+    train_path, val_path = Path(result.train.path), Path(result.val.path)
     context.log.info(
         f"train {result.train.rows} rows / val {result.val.rows} rows; sessions rebuilt "
         f"{result.cache_misses}, from cache {result.cache_hits}; dropped {dict(result.dropped)}; "
@@ -65,10 +69,14 @@ def role_datasets(context: dg.AssetExecutionContext, gastown: GastownConfig, raw
         "sessions_rebuilt": result.cache_misses,
         "sessions_from_cache": result.cache_hits,
     }
+    # On an object store both files go under datasets/<role>/<version>/ before LATEST moves.
+    version = hashlib.sha256(f"{result.train.digest}|{result.val.digest}".encode()).hexdigest()[:16]
+    uris = store.publish(f"datasets/{role}", version, [train_path.name, val_path.name])
     for name, f in (("train_dataset", result.train), ("val_dataset", result.val)):
+        f = dataclasses.replace(f, path=uris[Path(f.path).name])
         yield dg.Output(f, name, data_version=dg.DataVersion(f.digest[:16]),
                         metadata={**_metadata(f, raw_transcripts, base_model), **shared})
-    yield from _checks(Path(result.train.path), Path(result.val.path))
+    yield from _checks(train_path, val_path)  # the bytes just published
 
 
 def _checks(train: Path, val: Path):

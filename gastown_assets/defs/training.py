@@ -9,7 +9,7 @@ import dagster as dg
 from gastown_assets.datasets.build import DatasetFile
 from gastown_assets.defs.partitions import ROLES
 from gastown_assets.defs.resources import GastownConfig, WandbConfig
-from gastown_assets.training import launch, vram
+from gastown_assets.training import launch, remote, vram
 from gastown_assets.training.base_model import BaseModel, resolve_base_model
 from gastown_assets.training.config import ConfigError, Profile, ResolvedConfig, resolve
 from gastown_assets.training.preflight import preflight
@@ -35,6 +35,10 @@ def base_model(context: dg.AssetExecutionContext, gastown: GastownConfig) -> dg.
         model = resolve_base_model(s.config_dir, s.profile, s.data_dir)
     except ConfigError as exc:
         raise dg.Failure(str(exc), allow_retries=False) from None
+    store = s.store
+    if model.built and store.remote:  # trainers on other machines stage it from the store
+        local = Path(model.name_or_path)
+        store.put_dir(local, store.local_key(local), sorted(p.name for p in local.iterdir() if p.is_file()))
     context.log.info(f"base model: {model.name_or_path}")
     return dg.Output(model, data_version=dg.DataVersion(model.digest),
                      metadata={"base_model": model.name_or_path, "built_locally": model.built,
@@ -67,34 +71,59 @@ def lora_adapter(context: dg.AssetExecutionContext, gastown: GastownConfig, wand
         )
     data_versions = {"train_dataset": train_dataset.digest[:16], "val_dataset": val_dataset.digest[:16],
                      "base_model": base_model.digest}
+    store = settings.store
+    train_path, val_path = store.stage(train_dataset.path), store.stage(val_dataset.path)
     resolved = resolve(settings.config_dir, role, settings.profile, data_dir=settings.data_dir,
-                       train_path=Path(train_dataset.path), val_path=Path(val_dataset.path))
+                       train_path=train_path, val_path=val_path)
     version = launch.adapter_version(resolved.digest, data_versions)
     adapters = settings.role_dir("adapters", role)
     resolved = _for_run(context, resolved, wandb, adapters / f".work-{version}", version,
                         settings.role_dir("prepared", role) / launch.prepared_key(data_versions))
     profile = gastown.load_profile()
-    checks = _preflight(settings.config_dir, resolved, Path(val_dataset.path), base_model, profile)
-
-    started = launch.prepare(resolved, adapters / f".work-{version}", profile.gpu.count if profile.gpu else 1)
-    if started.resumed_from:
-        context.log.info(f"resuming {role} adapter {version} from {started.resumed_from}")
-    context.log.info(f"training {role} adapter {version} with {settings.profile} profile: {started.command}")
-    reported = trainer.run(context=context, command=started.command, env=wandb.trainer_env(),
-                           extras={"role": role, "version": version}).get_results()
-    result = launch.collect(adapters / f".work-{version}", adapters / version, started.resumed_from)
-    adapter = Adapter(role, str(result.adapter_dir), version, resolved.digest, data_versions)
+    checks = _preflight(settings.config_dir, resolved, val_path, base_model, profile)
+    processes = profile.gpu.count if profile.gpu else 1
+    extras = {"role": role, "version": version}
+    if store.remote:
+        adapter_path, resumed_from, reported = _train_from_store(context, gastown, wandb, trainer, resolved,
+                                                                 f"adapters/{role}/{version}", processes, extras)
+    else:
+        started = launch.prepare(resolved, adapters / f".work-{version}", processes)
+        if started.resumed_from:
+            context.log.info(f"resuming {role} adapter {version} from {started.resumed_from}")
+        context.log.info(f"training {role} adapter {version} with {settings.profile} profile: {started.command}")
+        reported = trainer.run(context=context, command=started.command, env=wandb.trainer_env(),
+                               extras=extras).get_results()
+        result = launch.collect(adapters / f".work-{version}", adapters / version, started.resumed_from)
+        adapter_path, resumed_from = str(result.adapter_dir), started.resumed_from or ""
+    adapter = Adapter(role, adapter_path, version, resolved.digest, data_versions)
     trainer_metadata = {k: v for r in reported for k, v in (r.metadata or {}).items()}
     return dg.Output(adapter, data_version=dg.DataVersion(version), metadata={
-        "adapter_path": dg.MetadataValue.path(result.adapter_dir),  # "path" is the IO manager's
+        "adapter_path": dg.MetadataValue.path(adapter_path),  # "path" is the IO manager's
         "version": version,
         "config_digest": resolved.digest,
-        "resumed_from": started.resumed_from or "",
+        "resumed_from": resumed_from,
         "wandb_mode": resolved.axolotl.get("wandb_mode", "disabled"),
         "resolved_config": dg.MetadataValue.md(f"```yaml\n{resolved.to_yaml()}```"),
         **checks, **trainer_metadata,
         **{f"{k}_version": v for k, v in data_versions.items()},
     })
+
+
+def _train_from_store(context, gastown: GastownConfig, wandb: WandbConfig, trainer, resolved: ResolvedConfig,
+                      adapter_key: str, processes: int, extras: dict) -> tuple[str, str, list]:
+    """The trainer gets a job in the object store, stages its inputs, and uploads the adapter
+    under adapter_key; it may run on another machine that shares only the store."""
+    store = gastown.settings.store
+    job = remote.write_job(store, resolved, adapter_key, processes)
+    command = launch.trainer_command(job)
+    context.log.info(f"training {resolved.role} adapter from job {job}: {command}")
+    env = {**wandb.trainer_env(), **gastown.storage_env(), "GASTOWN_DATA_DIR": store.url,
+           "GASTOWN_WORK_DIR": str(store.local)}
+    reported = trainer.run(context=context, command=command, env=env, extras=extras).get_results()
+    if not store.exists(f"{adapter_key}/{launch.ADAPTER_FILES[0]}"):
+        raise dg.Failure(f"the trainer finished but {store.uri(adapter_key)} has no {launch.ADAPTER_FILES[0]}")
+    # Where it resumed is the trainer's own metadata (resumed_from_step): its checkpoints are local to it.
+    return store.uri(adapter_key), "", reported
 
 
 def _for_run(context, resolved: ResolvedConfig, wandb: WandbConfig, work_dir: Path, version: str,

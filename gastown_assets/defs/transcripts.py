@@ -44,12 +44,14 @@ def raw_transcripts(context: dg.AssetExecutionContext, gastown: GastownConfig) -
             f"{gastown.role(role).path}: role.sessions.cwd_patterns: no session under {roots} matched; "
             f"sessions per role: {dict(tally.sessions_by_role)}, unmatched: {tally.unmatched}",
             metadata={"unmatched_cwds": dg.MetadataValue.json(tally.unmatched_cwds)}, allow_retries=False)
+    # On an object store: transcripts/<role>/<version>/sessions.jsonl, for the datasets run.
+    uri = settings.store.publish(f"transcripts/{role}", digest[:16], [path.name])[path.name]
     return dg.Output(
-        SessionIndex(role, str(path), count, digest),
+        SessionIndex(role, uri, count, digest),
         data_version=dg.DataVersion(digest[:16]),
         metadata={
             "sessions": count,
-            "path": dg.MetadataValue.path(path),
+            "path": dg.MetadataValue.path(uri),
             "files_scanned": len(files),
             "files_parsed": cache.parsed,
             "files_from_cache": cache.reused,

@@ -1,8 +1,9 @@
-"""Promotion: `adapters/<role>/current` points at the best evaluated adapter, with a registry.
+"""Promotion: the registry names the best evaluated adapter of a role.
 
-The registry (`adapters/<role>/registry.json`) keeps every evaluated version with its metrics,
-data versions, time and whether it was promoted. `current` is a relative symlink swapped in one
-rename, so a reader sees the old adapter or the new one, never neither.
+The registry (`adapters/<role>/registry.json`, one object written whole) keeps every evaluated
+version with its metrics, data versions, time and whether it was promoted; its `current` is the
+pointer `pull-adapter` follows. On a local data dir `adapters/<role>/current` is also a relative
+symlink swapped in one rename, so a reader sees the old adapter or the new one, never neither.
 """
 
 from __future__ import annotations
@@ -10,11 +11,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from pathlib import Path
 
 import orjson
 
-from gastown_assets.atomic import atomic_open
+from gastown_assets.storage import DataStore
 
 REGISTRY = "registry.json"
 CURRENT = "current"
@@ -26,9 +26,13 @@ class Decision:
     reason: str
 
 
-def read_registry(role_dir: Path) -> dict:
-    path = role_dir / REGISTRY
-    return orjson.loads(path.read_bytes()) if path.is_file() else {"current": None, "history": []}
+def registry_key(role: str) -> str:
+    return f"adapters/{role}/{REGISTRY}"
+
+
+def read_registry(store: DataStore, role: str) -> dict:
+    key = registry_key(role)
+    return orjson.loads(store.read_bytes(key)) if store.exists(key) else {"current": None, "history": []}
 
 
 def current_entry(registry: dict) -> dict | None:
@@ -52,9 +56,9 @@ def decide(report: dict, current: dict | None) -> Decision:
                            f"({current['version']})")
 
 
-def record(role_dir: Path, report: dict, decision: Decision) -> dict:
+def record(store: DataStore, role: str, report: dict, decision: Decision) -> dict:
     """Append this evaluation to the registry (written atomically) and return the registry."""
-    registry = read_registry(role_dir)
+    registry = read_registry(store, role)
     a = report["adapter"]
     registry["history"].append({
         "version": a["version"], "path": a["path"], "config_digest": a["config_digest"],
@@ -65,18 +69,21 @@ def record(role_dir: Path, report: dict, decision: Decision) -> dict:
     })
     if decision.promote:
         registry["current"] = a["version"]
-    role_dir.mkdir(parents=True, exist_ok=True)
-    with atomic_open(role_dir / REGISTRY, "wb") as f:
-        f.write(orjson.dumps(registry, option=orjson.OPT_INDENT_2))
+    store.write_bytes(registry_key(role), orjson.dumps(registry, option=orjson.OPT_INDENT_2))
     return registry
 
 
-def point_current(role_dir: Path, version: str) -> Path:
-    """Swap `current` to `version` in one rename (a relative link, so the data dir can move)."""
-    if not (role_dir / version).is_dir():
-        raise FileNotFoundError(f"{role_dir / version}: no such adapter to promote")
+def point_current(store: DataStore, role: str, version: str) -> str:
+    """Check `version` is there; locally, swap the `current` link to it in one rename (relative,
+    so the data dir can move). An object store has no links: its registry is the pointer."""
+    key = f"adapters/{role}/{version}/adapter_model.safetensors"
+    if not store.exists(key):
+        raise FileNotFoundError(f"{store.uri(key)}: no such adapter to promote")
+    if store.remote:
+        return store.uri(f"adapters/{role}/{version}")
+    role_dir = store.local / "adapters" / role
     tmp = role_dir / f".{CURRENT}.{os.getpid()}"
     tmp.unlink(missing_ok=True)
     tmp.symlink_to(version, target_is_directory=True)
     os.replace(tmp, role_dir / CURRENT)
-    return role_dir / CURRENT
+    return str(role_dir / CURRENT)

@@ -24,6 +24,9 @@ from gastown_assets.training.config import ResolvedConfig
 
 ADAPTER_FILES = ("adapter_model.safetensors", "adapter_config.json")
 HISTORY_FILE = "log_history.json"  # written by the reporter plugin when training ends
+STATE_FILE = "trainer_state.json"  # the HF Trainer's, from the output dir or the last checkpoint
+# What an adapter folder holds: PEFT's two files and what explains how they were made.
+ADAPTER_DIR_FILES = (*ADAPTER_FILES, "resolved_config.yml", HISTORY_FILE, STATE_FILE)
 
 
 @dataclass
@@ -69,7 +72,8 @@ def latest_checkpoint(work_dir: Path) -> Path | None:
     return max(points, key=lambda p: int(p.name.split("-")[-1]), default=None)
 
 
-def trainer_command(config_path: Path, num_processes: int = 1) -> list[str]:
+def trainer_command(config_path: Path | str, num_processes: int = 1) -> list[str]:
+    """A config file, or a job URI in the object store (training/remote.py)."""
     module = ["-m", "gastown_assets.training.run", str(config_path)]
     if num_processes > 1:
         return [sys.executable, "-m", "accelerate.commands.launch", "--num_processes",
@@ -126,6 +130,11 @@ def collect(work_dir: Path, adapter_dir: Path, resumed_from: str | None = None) 
     staging.mkdir(parents=True)
     for name in (*ADAPTER_FILES, "resolved_config.yml", HISTORY_FILE):
         shutil.copy2(work_dir / name, staging / name)
+    state = work_dir / STATE_FILE if (work_dir / STATE_FILE).is_file() else None
+    last = latest_checkpoint(work_dir)
+    state = state or (last / STATE_FILE if last else None)
+    if state:
+        shutil.copy2(state, staging / STATE_FILE)
     history = orjson.loads((work_dir / HISTORY_FILE).read_bytes())
     replace_dir(staging, adapter_dir)
     shutil.rmtree(work_dir, ignore_errors=True)  # checkpoints are only for resuming this version

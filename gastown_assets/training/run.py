@@ -72,14 +72,42 @@ def train(config: str) -> None:
             pipes.report_asset_materialization(metadata=final_metrics(history, RUN_INFO))
 
 
+def run_job(job_uri: str) -> str:
+    """A job from the object store (training/remote.py): stage, train, upload the adapter.
+    The store is GASTOWN_DATA_DIR with its AWS_* credentials, as for the assets."""
+    import subprocess
+
+    from gastown_assets.settings import Settings
+    from gastown_assets.training import launch, remote
+
+    store = Settings.from_env().store
+    job = remote.stage_job(store, job_uri)
+    started = launch.prepare(job.resolved, job.work_dir, job.num_processes)
+    if started.resumed_from:
+        print(f"[gastown] resuming from {started.resumed_from}", flush=True)
+    if job.num_processes > 1:  # each accelerate process runs train() on the staged config
+        subprocess.run(started.command, check=True)
+    else:
+        train(str(started.config_path))
+    launch.collect(job.work_dir, job.adapter_dir, started.resumed_from)
+    uri = remote.upload_adapter(store, job)
+    print(f"[gastown] adapter uploaded to {uri}", flush=True)
+    return uri
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
-        print("usage: python -m gastown_assets.training.run CONFIG.yml", file=sys.stderr)
+        print("usage: python -m gastown_assets.training.run CONFIG.yml|JOB-URI", file=sys.stderr)
         return 2
     for key, value in OFFLINE_ENV.items():
         os.environ.setdefault(key, value)
-    train(args[0])
+    from gastown_assets.storage import is_url
+
+    if is_url(args[0]):
+        run_job(args[0])
+    else:
+        train(args[0])
     return 0
 
 

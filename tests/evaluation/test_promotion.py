@@ -5,6 +5,14 @@ import os
 import orjson
 
 from gastown_assets.evaluation import promotion
+from gastown_assets.storage import DataStore
+
+
+def _adapters(root, *versions):
+    for version in versions:
+        (root / "adapters" / "crew" / version).mkdir(parents=True)
+        (root / "adapters" / "crew" / version / "adapter_model.safetensors").write_bytes(b"x")
+    return DataStore.open(str(root)), root / "adapters" / "crew"
 
 
 def _report(version, loss, base=7.0, regress=False):
@@ -14,18 +22,16 @@ def _report(version, loss, base=7.0, regress=False):
 
 
 def test_promotes_only_an_adapter_better_than_base_and_current(tmp_path):
-    role_dir = tmp_path / "crew"
-    for version in ("v1", "v2", "v3", "v4"):
-        (role_dir / version).mkdir(parents=True)
+    store, role_dir = _adapters(tmp_path, "v1", "v2", "v3", "v4")
     steps = [("v1", 6.0, False, True), ("v2", 6.5, False, False), ("v3", 8.0, False, False),
              ("v4", 5.5, True, False)]
     for version, loss, regress, promoted in steps:
-        current = promotion.current_entry(promotion.read_registry(role_dir))
+        current = promotion.current_entry(promotion.read_registry(store, "crew"))
         decision = promotion.decide(_report(version, loss, regress=regress), current)
         assert decision.promote is promoted, (version, decision.reason)
-        promotion.record(role_dir, _report(version, loss, regress=regress), decision)
+        promotion.record(store, "crew", _report(version, loss, regress=regress), decision)
         if decision.promote:
-            promotion.point_current(role_dir, version)
+            promotion.point_current(store, "crew", version)
     registry = orjson.loads((role_dir / "registry.json").read_bytes())
     assert registry["current"] == "v1"
     assert [(h["version"], h["promoted"]) for h in registry["history"]] == [
@@ -36,12 +42,11 @@ def test_promotes_only_an_adapter_better_than_base_and_current(tmp_path):
 
 
 def test_a_better_adapter_replaces_current_in_one_rename(tmp_path):
-    for version in ("v1", "v2"):
-        (tmp_path / version).mkdir()
-    promotion.point_current(tmp_path, "v1")
-    promotion.point_current(tmp_path, "v2")
-    assert os.readlink(tmp_path / "current") == "v2"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["current", "v1", "v2"], "a temp link was left"
+    store, role_dir = _adapters(tmp_path, "v1", "v2")
+    promotion.point_current(store, "crew", "v1")
+    promotion.point_current(store, "crew", "v2")
+    assert os.readlink(role_dir / "current") == "v2"
+    assert sorted(p.name for p in role_dir.iterdir()) == ["current", "v1", "v2"], "a temp link was left"
 
 
 def test_same_version_twice_is_not_promoted_again():
