@@ -41,6 +41,8 @@ mkdir -p "$GASTOWN_HOST_DATA_DIR"
 GASTOWN_HOST_SESSIONS_DIR=$(cd "$GASTOWN_HOST_SESSIONS_DIR" && pwd)
 GASTOWN_HOST_DATA_DIR=$(cd "$GASTOWN_HOST_DATA_DIR" && pwd)
 export GASTOWN_HOST_SESSIONS_DIR GASTOWN_HOST_DATA_DIR
+# Outputs: a bucket when GASTOWN_DATA_DIR=s3://… is set (with AWS_* credentials), else the volume.
+export GASTOWN_DATA_DIR=${GASTOWN_DATA_DIR:-/data/gastown}
 export GASTOWN_IMAGE=${GASTOWN_IMAGE:-gastown-train:latest}
 
 # The Postgres password is made once and kept beside the data (mode 600), never in the repo.

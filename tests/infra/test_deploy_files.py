@@ -43,10 +43,22 @@ def test_run_containers_join_the_compose_network_and_volumes():
     mounts = {m.split(":")[0]: m.split(":")[1] for m in launcher["container_kwargs"]["volumes"]}
     assert set(mounts) <= named
     env = compose["services"]["daemon"]["environment"]
-    assert env["GASTOWN_DATA_DIR"].startswith(mounts["gastown-data"] + "/")
+    assert env["GASTOWN_WORK_DIR"].startswith(mounts["gastown-data"] + "/")
     assert env["GASTOWN_SESSIONS_DIR"] == mounts["gastown-sessions"]
     for service in ("gastown-code", "webserver", "daemon"):
         assert "gastown-data:/data" in compose["services"][service]["volumes"], service
+
+
+def test_both_deployments_keep_outputs_in_a_bucket_with_credentials_from_the_environment():
+    compose_env = _load("docker-compose.yml")["x-gastown-env"]
+    assert "s3://" in compose_env["GASTOWN_DATA_DIR"]  # required: compose stops when it is unset
+    assert compose_env["AWS_SECRET_ACCESS_KEY"] == "${AWS_SECRET_ACCESS_KEY:-}"  # never a value in the file
+    passed_on = set(_launcher()["env_vars"])
+    assert {"GASTOWN_WORK_DIR", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL"} <= passed_on
+    [deployment] = yaml.safe_load((INFRA / "k8s" / "values.yaml").read_text())["dagster-user-deployments"]["deployments"]
+    env = {e["name"]: e.get("value") for e in deployment["env"]}
+    assert env["GASTOWN_DATA_DIR"].startswith("s3://")
+    assert "AWS_SECRET_ACCESS_KEY" not in env and "AWS_ACCESS_KEY_ID" not in env  # from the secret
 
 
 def test_services_load_the_code_server_the_image_provides():
