@@ -24,6 +24,8 @@ from gastown_assets.transcripts.roles import RoleRule
 # Keys that say where one run writes, not what it trains: left out of the config digest.
 RUN_KEYS = frozenset({"output_dir", "wandb_name", "wandb_run_id", "wandb_mode", "dataset_prepared_path",
                       "resume_from_checkpoint", "plugins"})
+# libyaml's safe loader when PyYAML has it (every run reads the config files several times).
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 ROLE_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")  # also a safe path segment under the data dir
 
 
@@ -180,7 +182,7 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(path, "<file>", "missing")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
     except yaml.YAMLError as exc:
         raise ConfigError(path, "<yaml>", str(exc).replace("\n", " ")) from exc
     if data is None:
