@@ -169,13 +169,14 @@ class DataStore:
         return self.uri(prefix)
 
     def stage(self, uri: str) -> Path:
-        """A local file for `uri`: itself when local; otherwise downloaded (once per content:
-        versioned keys never change, so a copy of the same size is reused)."""
+        """A local file for `uri`: itself when local; otherwise downloaded, unless the local
+        copy has the object's size and was made after the object was last written (an adapter
+        version retrained in place is fetched again)."""
         if not self.remote:
             return Path(uri)
         key = self.key_of(uri)
         dest = self.local / key
-        if dest.is_file() and self._same_size(key, dest):
+        if dest.is_file() and self._current(key, dest):
             return dest
         dest.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
@@ -220,6 +221,19 @@ class DataStore:
         except FileNotFoundError:
             return []
         return sorted(p.rstrip("/").rsplit("/", 1)[-1] for p in found)
+
+    def _current(self, key: str, local: Path) -> bool:
+        with self._named(key):
+            info = self.fs.info(self._path(key))
+        written = info.get("LastModified") or info.get("updated") or info.get("mtime")
+        if hasattr(written, "timestamp"):
+            written = written.timestamp()
+        elif isinstance(written, str):
+            from datetime import datetime
+
+            written = datetime.fromisoformat(written.replace("Z", "+00:00")).timestamp()
+        st = local.stat()
+        return info.get("size") == st.st_size and written is not None and st.st_mtime >= written
 
     def _same_size(self, key: str, local: Path) -> bool:
         try:

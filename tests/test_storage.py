@@ -1,6 +1,7 @@
 """The data dir as an object store: a real S3 server (SeaweedFS), no mocks."""
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -71,3 +72,13 @@ def test_an_unreachable_store_fails_naming_it(tmp_path, monkeypatch):
     store = _store("s3://nowhere/prefix", tmp_path, "a")
     with pytest.raises(StoreError, match="s3://nowhere/prefix/adapters/crew/registry.json"):
         store.read_bytes("adapters/crew/registry.json")
+
+
+def test_an_object_rewritten_under_the_same_key_is_staged_again(s3_env, tmp_path):
+    writer, reader = _store(s3_env, tmp_path, "a"), _store(s3_env, tmp_path, "b")
+    writer.write_bytes("adapters/crew/v1/adapter_model.safetensors", b"weights-1")
+    uri = writer.uri("adapters/crew/v1/adapter_model.safetensors")
+    assert reader.stage(uri).read_bytes() == b"weights-1"
+    time.sleep(1.1)  # the store keeps whole seconds
+    writer.write_bytes("adapters/crew/v1/adapter_model.safetensors", b"weights-2")  # same size, retrained
+    assert reader.stage(uri).read_bytes() == b"weights-2"
