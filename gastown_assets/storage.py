@@ -62,7 +62,8 @@ class DataStore:
             path = Path(url).expanduser().resolve()
             return cls(str(path), path, {})
         local = Path(scratch).expanduser().resolve() if scratch else default_scratch(url)
-        return cls(url.rstrip("/"), local, dict(options or {}))
+        # Other machines write the same bucket: never answer from a cached listing.
+        return cls(url.rstrip("/"), local, {"use_listings_cache": False, **(options or {})})
 
     @property
     def remote(self) -> bool:
