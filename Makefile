@@ -46,8 +46,11 @@ system-deps:
 			|| { echo "$$log" >&2; exit 1; }; \
 	else echo "$(SYSTEM_DEPS) missing and no root apt-get: the docker and browser tests will skip"; fi
 
+# Test files run in TEST_WORKERS processes: much of the suite waits on daemons, servers and
+# containers, so two workers finish sooner than one even on two cores.
+TEST_WORKERS ?= 2
 test: system-deps $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 demo: $(STAMP)
 	mkdir -p $(DAGSTER_HOME)
