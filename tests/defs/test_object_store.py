@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.s3server import SECRET_KEY
 from tests.support import REPO, role_sessions, small_local_configs
 
 DAGSTER = str(Path(sys.executable).parent / "dagster")
@@ -95,3 +96,16 @@ def test_pull_adapter_says_when_no_adapter_was_promoted(bucket_run):
                          env=_machine(tmp, "laptop2", env), cwd=tmp, capture_output=True, text=True, timeout=300)
     assert out.returncode == 1
     assert "adapters/mayor/registry.json: no promoted adapter for mayor" in out.stderr
+
+
+def test_the_bucket_secret_reaches_no_log_event_file_or_object(bucket_run, s3_server):
+    tmp, url, _, data, train = bucket_run
+    secret = SECRET_KEY.encode()
+    assert secret not in (data.stdout + data.stderr + train.stdout + train.stderr).encode()
+    for machine in ("cpu-box", "gpu-box"):  # event logs, step logs, working copies
+        for path in (tmp / machine).rglob("*"):
+            if path.is_file():
+                assert secret not in path.read_bytes(), path
+    fs = s3_server.fs()
+    for key in fs.find(url.removeprefix("s3://")):
+        assert secret not in fs.cat_file(key), key
