@@ -78,7 +78,3 @@ class Settings:
     def role_dir(self, kind: str, role: str) -> Path:
         """`<data_dir>/<kind>/<role>` (local); role names are validated where configs load."""
         return self.data_dir / kind / role
-
-    def role_key(self, kind: str, role: str) -> str:
-        """The same place as a store key: `<kind>/<role>`."""
-        return f"{kind}/{role}"
