@@ -133,8 +133,7 @@ class DataStore:
         if not self.remote:
             if src.resolve() != (self.local / key).resolve():
                 with atomic_open(self.local / key, "wb") as f, src.open("rb") as s:
-                    while chunk := s.read(1 << 20):
-                        f.write(chunk)
+                    shutil.copyfileobj(s, f)
             return self.uri(key)
         # Object stores publish an object when its upload completes, so a reader never sees
         # part of it; a failed upload leaves the previous object.
@@ -183,8 +182,7 @@ class DataStore:
         fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
         os.close(fd)
         try:
-            with self._named(key):
-                self.fs.get_file(self._path(key), tmp)
+            self.fetch(key, Path(tmp))
             os.replace(tmp, dest)
         finally:
             if os.path.exists(tmp):
