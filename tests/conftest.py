@@ -38,3 +38,12 @@ def s3_env(s3_server, monkeypatch, tmp_path):
     for key, value in s3_server.env.items():
         monkeypatch.setenv(key, value)
     return f"s3://{s3_server.bucket(f'gastown-{uuid.uuid4().hex[:12]}')}"
+
+
+@pytest.fixture(scope="session")
+def smollm2(tmp_path_factory):
+    """The local profile's real base model (SmolLM2-135M-Instruct from its wheel), converted once
+    per test session the way the base_model asset does it."""
+    from gastown_assets.training.base_model import resolve_base_model
+
+    return resolve_base_model(CONFIG_DIR, "local", tmp_path_factory.mktemp("smollm2-data"))

@@ -14,7 +14,7 @@ def small_local_configs(dest: Path, max_steps: int = 4) -> Path:
     import yaml
 
     shutil.copytree(CONFIG_DIR, dest)
-    path = dest / "profiles" / "local.yml"
+    path = dest / "profiles" / "tiny.yml"
     profile = yaml.safe_load(path.read_text())
     profile["axolotl"].update(max_steps=max_steps, eval_steps=max_steps, save_steps=max_steps, warmup_steps=1)
     profile["tiny_model"].update(pretrain_steps=5, pretrain_chars=200_000)

@@ -1,4 +1,5 @@
-"""The base model a profile trains on: the tiny local one (built here) or a hub id (GPU)."""
+"""The base model a profile trains on: SmolLM2 converted from the GGUF in its wheel (the CPU
+default), the tiny Qwen2 built here (fast wiring tests), or a hub id (GPU)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,9 @@ from pathlib import Path
 
 import orjson
 
-from gastown_assets.training import tiny_model
 from gastown_assets.samples import SESSIONS_DIR as SAMPLE_SESSIONS
-from gastown_assets.training.config import ConfigError, TinyModel, load_base, load_profile, merge
+from gastown_assets.training import gguf_model, tiny_model
+from gastown_assets.training.config import ConfigError, GgufModel, TinyModel, load_base, load_profile, merge
 from gastown_assets.transcripts import ParseStats, find_session_files, read_sessions
 
 SPEC_FILE = "gastown_tiny_model.json"
@@ -57,9 +58,25 @@ def ensure_tiny(spec: TinyModel, model_dir: Path, sessions_dir: Path) -> BaseMod
     return BaseModel(str(model_dir), _digest(model_dir), built=True)
 
 
+def ensure_gguf(spec: GgufModel, model_dir: Path, where: Path) -> BaseModel:
+    """Convert once; again only when the GGUF's bytes or the conversion spec changed."""
+    wanted = gguf_model.conversion_spec(spec, gguf_model.file_sha256(gguf_model.gguf_path(spec, where)))
+    raw = orjson.dumps(wanted, option=orjson.OPT_SORT_KEYS)
+    spec_path = model_dir / gguf_model.SPEC_FILE
+    model_dir.parent.mkdir(parents=True, exist_ok=True)
+    with open(model_dir.with_name(f".{model_dir.name}.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (spec_path.is_file() and spec_path.read_bytes() == raw):
+            gguf_model.convert(gguf_model.gguf_path(spec, where), model_dir, {gguf_model.SPEC_FILE: raw})
+    return BaseModel(str(model_dir), gguf_model.data_version(wanted), built=True)
+
+
 def resolve_base_model(config_dir: Path, profile_name: str, data_dir: Path) -> BaseModel:
-    """The profile's base model: the tiny one, built here when missing, or the hub id."""
+    """The profile's base model: converted or built here when missing, or the hub id."""
     profile = load_profile(config_dir, profile_name)
+    if profile.gguf_model is not None:
+        path = Path(profile.gguf_model.path.replace("{data_dir}", str(data_dir)))
+        return ensure_gguf(profile.gguf_model, path, profile.path)
     if profile.tiny_model is not None:
         path = Path(profile.tiny_model.path.replace("{data_dir}", str(data_dir)))
         return ensure_tiny(profile.tiny_model, path, SAMPLE_SESSIONS)

@@ -13,7 +13,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 import yaml
@@ -59,6 +59,9 @@ class RoleFacts(_Strict):
 
 
 class DatasetSpec(_Strict):
+    # decisions: one row per assistant turn that calls a tool (context -> that call);
+    # sessions: whole conversations cut into token-budgeted chunks.
+    shape: Literal["decisions", "sessions"] = "sessions"
     val_fraction: float = Field(gt=0, lt=1)
     split_salt: str
     max_tool_result_chars: int = Field(ge=100)
@@ -95,6 +98,15 @@ class TinyModel(_Strict):
     pretrain_chars: int = Field(default=3_000_000, ge=0)
 
 
+class GgufModel(_Strict):
+    """A small instruct model shipped as a GGUF file inside an installed Python package (no hub
+    access): dequantized once by transformers' GGUF loader into an ordinary model folder."""
+
+    package: str = Field(min_length=1)  # import name of the package holding the file (never imported)
+    file: str = Field(min_length=1)
+    path: str  # where the converted folder goes, e.g. "{data_dir}/models/<name>"
+
+
 class ModelShape(_Strict):
     """A base model's shape, enough to estimate its memory without fetching its config."""
 
@@ -118,6 +130,8 @@ class GpuSpec(_Strict):
 
 class ProfileFile(_Strict):
     tiny_model: TinyModel | None = None
+    gguf_model: GgufModel | None = None
+    dataset: dict[str, Any] = Field(default_factory=dict)
     gpu: GpuSpec | None = None
     axolotl: dict[str, Any] = Field(default_factory=dict)
 
@@ -150,6 +164,14 @@ class Profile:
     tiny_model: TinyModel | None
     overlay: dict[str, Any]
     gpu: GpuSpec | None = None
+    gguf_model: GgufModel | None = None
+    dataset: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    @property
+    def built_model_path(self) -> str | None:
+        """The folder the base_model asset builds (`{data_dir}/...`), if this profile builds one."""
+        spec = self.tiny_model or self.gguf_model
+        return spec.path if spec else None
 
 
 @dataclass(frozen=True)
@@ -231,16 +253,18 @@ def role_rules(config_dir: Path) -> list[RoleRule]:
 def load_profile(config_dir: Path, name: str) -> Profile:
     path = config_dir / "profiles" / f"{name}.yml"
     parsed = _parse(ProfileFile, path)
-    return Profile(name, path, parsed.tiny_model, parsed.axolotl, parsed.gpu)
+    if parsed.tiny_model and parsed.gguf_model:
+        raise ConfigError(path, "gguf_model", "a profile builds one base model: tiny_model or gguf_model")
+    return Profile(name, path, parsed.tiny_model, parsed.axolotl, parsed.gpu, parsed.gguf_model, parsed.dataset)
 
 
 def load_base(config_dir: Path) -> BaseFile:
     return _parse(BaseFile, config_dir / "base.yml")
 
 
-def dataset_spec(config_dir: Path, role: Role) -> DatasetSpec:
-    """base.yml's `dataset` section with the role's overrides, validated."""
-    return _role_section(DatasetSpec, "dataset", load_base(config_dir).dataset, role)
+def dataset_spec(config_dir: Path, role: Role, profile: Profile | None = None) -> DatasetSpec:
+    """base.yml's `dataset` section ⊕ the role's ⊕ the profile's, validated."""
+    return _role_section(DatasetSpec, "dataset", load_base(config_dir).dataset, role, profile)
 
 
 def retrain_spec(config_dir: Path, role: Role) -> RetrainSpec:
@@ -248,14 +272,22 @@ def retrain_spec(config_dir: Path, role: Role) -> RetrainSpec:
     return _role_section(RetrainSpec, "retrain", load_base(config_dir).retrain, role)
 
 
-def _role_section(model: type[BaseModel], section: str, base: dict[str, Any], role: Role):
-    merged = merge(base, getattr(role, section))
+def _role_section(model: type[BaseModel], section: str, base: dict[str, Any], role: Role,
+                  profile: Profile | None = None):
+    overlays = [(role.path, getattr(role, section))]
+    if profile is not None and hasattr(profile, section):
+        overlays.append((profile.path, getattr(profile, section)))
+    merged = base
+    for _, overlay in overlays:
+        merged = merge(merged, overlay)
     try:
         return model.model_validate(merged)
     except ValidationError as exc:
         err = exc.errors()[0]
         key = f"{section}." + ".".join(str(p) for p in err["loc"])
-        raise ConfigError(role.path, key, f"{err['msg']} (after merging base.yml)") from None
+        # blame the last file that sets the key (the role file when none does)
+        path = next((p for p, o in reversed(overlays) if err["loc"] and err["loc"][0] in o), role.path)
+        raise ConfigError(path, key, f"{err['msg']} (after merging base.yml)") from None
 
 
 def merged_axolotl(config_dir: Path, role: Role, profile: Profile, data_dir: Path) -> dict[str, Any]:

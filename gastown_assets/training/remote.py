@@ -85,9 +85,9 @@ def upload_adapter(store: DataStore, job: Job) -> str:
 
 
 def stage_base_model(store: DataStore, profile: Profile, base: BaseModel) -> str:
-    """The base model on this machine: a built tiny model comes from the store (the base_model
-    asset uploads it under the profile's `{data_dir}/...` key); a hub id or a path is as it is."""
-    path = profile.tiny_model.path if profile.tiny_model else ""
+    """The base model on this machine: a built (converted or tiny) model comes from the store (the
+    base_model asset uploads it under the profile's `{data_dir}/...` key); a hub id or a path is as it is."""
+    path = profile.built_model_path or ""
     if not (base.built and store.remote and path.startswith(PLACEHOLDER + "/")):
         return base.name_or_path
     _stage_input(store, path, folder=True)

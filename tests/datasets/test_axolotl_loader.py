@@ -90,7 +90,7 @@ def cfg(data_dir):
     from axolotl.utils.config import normalize_cfg_datasets, validate_config
     from axolotl.utils.dict import DictDefault
 
-    resolved = resolve(CONFIG_DIR, ROLE, "local", data_dir=data_dir,
+    resolved = resolve(CONFIG_DIR, ROLE, "tiny", data_dir=data_dir,
                        train_path=data_dir / "train.jsonl", val_path=data_dir / "val.jsonl")
     cfg = validate_config(DictDefault(resolved.axolotl))
     normalize_cfg_datasets(cfg)

@@ -33,7 +33,7 @@ def _store(tmp: Path, role: str) -> Path:
 
 
 def _build(tmp: Path, role: str, counter, out: str = "out"):
-    spec = spec_for(CONFIG_DIR, role, "local", tmp, tokenizer_id="test")
+    spec = spec_for(CONFIG_DIR, role, "tiny", tmp, tokenizer_id="test")
     return build(read_stored_lines(_store(tmp, role)), spec, counter, tmp / out)
 
 
@@ -78,7 +78,7 @@ def test_a_failed_build_leaves_the_previous_files_in_place(tmp_path, counter):
     def broken(conversations):
         raise RuntimeError("tokenizer died")
 
-    spec = spec_for(CONFIG_DIR, "polecat", "local", tmp_path, tokenizer_id="other")  # misses the cache
+    spec = spec_for(CONFIG_DIR, "polecat", "tiny", tmp_path, tokenizer_id="other")  # misses the cache
     with pytest.raises(RuntimeError):
         build(read_stored_lines(_store(tmp_path, "polecat")), spec, broken, tmp_path / "out")
     assert Path(first.train.path).read_bytes() == before
@@ -86,7 +86,7 @@ def test_a_failed_build_leaves_the_previous_files_in_place(tmp_path, counter):
 
 
 def test_same_input_and_spec_skip_the_build_and_keep_the_files(tmp_path, counter):
-    spec = spec_for(CONFIG_DIR, "polecat", "local", tmp_path, tokenizer_id="test")
+    spec = spec_for(CONFIG_DIR, "polecat", "tiny", tmp_path, tokenizer_id="test")
     store = _store(tmp_path, "polecat")
     first = build(read_stored_lines(store), spec, counter, tmp_path / "out", input_digest="v1")
     mtime = Path(first.train.path).stat().st_mtime_ns
@@ -106,7 +106,7 @@ def _role_build(corpus: Path, data: Path, role: str, counter):
     """raw_transcripts then the dataset build for one role, as the assets run them."""
     store = collect_role(list(find_session_files([corpus])), role, role_rules(CONFIG_DIR), ParseCache(data / "cache"),
                          data / "transcripts" / f"{role}.jsonl", CorpusTally())
-    spec = spec_for(CONFIG_DIR, role, "local", data, tokenizer_id="test")
+    spec = spec_for(CONFIG_DIR, role, "tiny", data, tokenizer_id="test")
     return store, build(read_stored_lines(Path(store.path)), spec, counter, data / "datasets" / role,
                         input_digest=store.digest)
 

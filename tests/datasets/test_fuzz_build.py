@@ -59,7 +59,7 @@ def _cost(message: dict) -> int:
 # pickle, so the build stays in this process however many sessions it gets.
 COUNT = lambda conversations: [sum(_cost(m) for m in c) for c in conversations]  # noqa: E731
 
-BASE_SPEC = spec_for(CONFIG_DIR, "polecat", "local", Path("unused"), tokenizer_id="fuzz")
+BASE_SPEC = spec_for(CONFIG_DIR, "polecat", "tiny", Path("unused"), tokenizer_id="fuzz")
 SPECS = st.builds(
     lambda budget, overlap, turns, chars: dataclasses.replace(
         BASE_SPEC, token_budget=budget, chunk_overlap_units=overlap, min_assistant_turns=turns,

@@ -10,7 +10,7 @@ from gastown_assets.defs.resources import GastownConfig, WandbConfig
 from gastown_assets.samples import SESSIONS_DIR
 
 
-def _run(tmp_path, config_dir, sessions, profile="local", selection="*"):
+def _run(tmp_path, config_dir, sessions, profile="tiny", selection="*"):
     resources = {"gastown": GastownConfig(sessions_dir=str(sessions), data_dir=str(tmp_path / "data"),
                                           profile=profile, config_dir=str(config_dir)),
                  "io_manager": dg.FilesystemIOManager(base_dir=str(tmp_path / "data" / "storage")),
@@ -48,7 +48,7 @@ def test_a_role_whose_patterns_match_nothing_stops_at_raw_transcripts(tmp_path, 
     assert _materialized(result) == set()
 
 
-@pytest.mark.parametrize("profile,key_file", [("local", "profiles/local.yml"), ("gpu", "base.yml")])
+@pytest.mark.parametrize("profile,key_file", [("tiny", "profiles/tiny.yml"), ("gpu", "base.yml")])
 def test_a_missing_base_model_path_stops_at_base_model(tmp_path, config_copy, profile, key_file):
     path = config_copy / key_file
     data = yaml.safe_load(path.read_text())

@@ -25,7 +25,7 @@ TIMEOUT_S = 600
 
 
 def _resources(data: Path, configs: Path) -> dict:
-    return {"gastown": GastownConfig(sessions_dir=str(SESSIONS_DIR), data_dir=str(data), profile="local",
+    return {"gastown": GastownConfig(sessions_dir=str(SESSIONS_DIR), data_dir=str(data), profile="tiny",
                                      config_dir=str(configs)),
             "io_manager": dg.FilesystemIOManager(base_dir=str(data / "storage")),
             "wandb": WandbConfig(mode="disabled"), "trainer": dg.PipesSubprocessClient()}
@@ -66,7 +66,7 @@ def test_six_roles_backfilled_at_once_write_what_serial_runs_write(tmp_path):
     workspace.write_text(yaml.safe_dump({"load_from": [{"python_module": {
         "module_name": "gastown_assets.definitions", "attribute": "defs", "working_directory": str(REPO)}}]}))
     env = {**os.environ, "DAGSTER_HOME": str(home), "GASTOWN_SESSIONS_DIR": str(SESSIONS_DIR),
-           "GASTOWN_DATA_DIR": str(concurrent), "GASTOWN_CONFIG_DIR": str(configs), "GASTOWN_PROFILE": "local",
+           "GASTOWN_DATA_DIR": str(concurrent), "GASTOWN_CONFIG_DIR": str(configs), "GASTOWN_PROFILE": "tiny",
            "HF_HUB_OFFLINE": "1", "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
     _backfill(env, workspace, "build_datasets", "--all", "all")
     log = open(tmp_path / "daemon.log", "wb")

@@ -24,7 +24,7 @@ def instance():
 def polecat_run(tmp_path_factory, instance):
     data = tmp_path_factory.mktemp("data")
     resources = {
-        "gastown": GastownConfig(sessions_dir=str(SESSIONS_DIR), data_dir=str(data), profile="local"),
+        "gastown": GastownConfig(sessions_dir=str(SESSIONS_DIR), data_dir=str(data), profile="tiny"),
         "io_manager": dg.FilesystemIOManager(base_dir=str(data / "storage")),
         "wandb": WandbConfig(api_key=WANDB_KEY, mode="disabled"),  # reaches the trainer's env only
         "trainer": dg.PipesSubprocessClient(),

@@ -17,7 +17,7 @@ def test_eval_report_cannot_run_on_a_missing_adapter(tmp_path):
     adapter = Adapter("crew", str(gone), "v1", "c1", {"train_dataset": "t1"})
     with pytest.raises(dg.Failure, match=r"adapter v1 is missing adapter_model.safetensors, log_history.json"):
         eval_report(dg.build_asset_context(partition_key="crew"),
-                    gastown=GastownConfig(data_dir=str(tmp_path), profile="local"),
+                    gastown=GastownConfig(data_dir=str(tmp_path), profile="tiny"),
                     base_model=BaseModel("unused", "d", built=True), lora_adapter=adapter,
                     val_dataset=DatasetFile(str(tmp_path / "val.jsonl"), rows=1))
     assert not (tmp_path / "reports").exists()

@@ -22,7 +22,7 @@ def _env(tmp_path, sessions):
     home = tmp_path / "dagster_home"
     home.mkdir()
     return {**os.environ, "DAGSTER_HOME": str(home), "GASTOWN_SESSIONS_DIR": str(sessions),
-            "GASTOWN_DATA_DIR": str(tmp_path / "data"), "GASTOWN_PROFILE": "local",
+            "GASTOWN_DATA_DIR": str(tmp_path / "data"), "GASTOWN_PROFILE": "tiny",
             "GASTOWN_CONFIG_DIR": str(small_local_configs(tmp_path / "configs")), "HF_HUB_OFFLINE": "1"}
 
 

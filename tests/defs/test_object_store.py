@@ -36,7 +36,7 @@ def bucket_run(s3_server, tmp_path_factory):
     sessions = role_sessions(tmp / "sessions", configs)
     url = f"s3://{s3_server.bucket('gastown-e2e')}/town"
     env = {**os.environ, **s3_server.env, "GASTOWN_DATA_DIR": url, "GASTOWN_CONFIG_DIR": str(configs),
-           "GASTOWN_SESSIONS_DIR": str(sessions), "GASTOWN_PROFILE": "local", "WANDB_MODE": "disabled"}
+           "GASTOWN_SESSIONS_DIR": str(sessions), "GASTOWN_PROFILE": "tiny", "WANDB_MODE": "disabled"}
     data = _materialize(_machine(tmp, "cpu-box", env), "base_model,raw_transcripts,train_dataset,val_dataset")
     train = _materialize(_machine(tmp, "gpu-box", env), "lora_adapter,eval_report,promoted_adapter")
     return tmp, url, env, data, train

@@ -40,7 +40,7 @@ def daemon_env(tmp_path):
         "module_name": "gastown_assets.definitions", "attribute": "defs", "working_directory": str(REPO)}}]}))
     env = {**os.environ, "DAGSTER_HOME": str(home), "GASTOWN_CONFIG_DIR": str(configs),
            "GASTOWN_SESSIONS_DIR": str(role_sessions(tmp_path / "sessions", configs)),
-           "GASTOWN_DATA_DIR": str(tmp_path / "data"), "GASTOWN_PROFILE": "local",
+           "GASTOWN_DATA_DIR": str(tmp_path / "data"), "GASTOWN_PROFILE": "tiny",
            "GASTOWN_RETRAIN_INTERVAL_S": "5", "HF_HUB_OFFLINE": "1", "AXOLOTL_DO_NOT_TRACK": "1",
            "WANDB_MODE": "disabled", "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
     return env, workspace

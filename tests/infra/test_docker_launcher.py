@@ -142,7 +142,7 @@ def launched_run(dockerd, base_image, tmp_path_factory):
         "DAGSTER_HOME": str(home),
         "GASTOWN_SESSIONS_DIR": str(role_sessions(root / "sessions", configs)),
         "GASTOWN_DATA_DIR": str(data),
-        "GASTOWN_PROFILE": "local",
+        "GASTOWN_PROFILE": "tiny",
         "GASTOWN_CONFIG_DIR": str(configs),
         "HOME": str(root / "home"),
     }

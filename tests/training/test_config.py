@@ -11,7 +11,7 @@ from tests.support import CONFIG_DIR
 ROLES = ["crew", "deacon", "mayor", "polecat", "refinery", "witness"]
 
 
-def _resolve(role, profile="local", config_dir=CONFIG_DIR):
+def _resolve(role, profile="tiny", config_dir=CONFIG_DIR):
     return resolve(config_dir, role, profile, data_dir=Path("/data"),
                    train_path=Path("/data/train.jsonl"), val_path=Path("/data/val.jsonl")).axolotl
 
@@ -41,7 +41,7 @@ def test_gpu_recipe_per_role(role, epochs, warmup):
 
 
 def test_local_profile_is_cpu_safe():
-    cfg = _resolve("polecat", "local")
+    cfg = _resolve("polecat", "tiny")
     assert cfg["adapter"] == "lora" and cfg["load_in_4bit"] is False
     assert cfg["bf16"] is False and cfg["tf32"] is False and cfg["attn_implementation"] == "eager"
     assert cfg["base_model"] == "/data/models/tiny-qwen2"
@@ -74,13 +74,13 @@ def test_unknown_axolotl_key_in_overlay_names_file_and_key(config_copy):
     path = config_copy / "roles" / "polecat.yml"
     path.write_text(path.read_text() + "  lora_rank: 8\n")
     with pytest.raises(ConfigError) as err:
-        check_role_config(config_copy, "polecat", "local")
+        check_role_config(config_copy, "polecat", "tiny")
     assert str(path) in str(err.value) and "axolotl.lora_rank" in str(err.value)
 
 
 def test_shipped_overlays_use_only_axolotl_keys():
     for role in ROLES:
-        for profile in ("local", "gpu"):
+        for profile in ("local", "tiny", "gpu"):
             check_role_config(CONFIG_DIR, role, profile)
 
 

@@ -28,7 +28,7 @@ def _edit(path: Path, section: str, **values):
     path.write_text(yaml.safe_dump(data))
 
 
-@pytest.mark.parametrize("profile", ["gpu", "local"])
+@pytest.mark.parametrize("profile", ["gpu", "local", "tiny"])
 def test_every_role_passes_axolotls_schema(profile):
     for role in ROLES:
         validated = preflight(CONFIG_DIR, _run_config(role, profile), VAL)
@@ -86,11 +86,11 @@ def test_run_names_in_config_files_are_rejected(config_copy, key):
 
 
 def test_val_file_as_training_data_and_foreign_run_names_are_rejected():
-    cfg = _run_config("polecat", "local")
+    cfg = _run_config("polecat", "tiny")
     cfg.axolotl["datasets"] = [*cfg.axolotl["datasets"], {"path": str(VAL), "type": "chat_template"}]
     with pytest.raises(ConfigError, match="val file"):
         check_run_paths(cfg, VAL)
-    other = _run_config("polecat", "local")
+    other = _run_config("polecat", "tiny")
     other.axolotl["wandb_run_id"] = "gastown-v1"
     with pytest.raises(ConfigError, match="not named after the role"):
         check_run_paths(other, VAL)

@@ -8,7 +8,7 @@ from gastown_assets.training.config import ResolvedConfig
 
 
 def _resolved(root: Path) -> ResolvedConfig:
-    return ResolvedConfig("crew", "local", {
+    return ResolvedConfig("crew", "tiny", {
         "base_model": "Qwen/Qwen2.5-7B-Instruct",
         "datasets": [{"path": f"{root}/datasets/crew/v1/train.jsonl", "type": "chat_template"}],
         "test_datasets": [{"path": f"{root}/datasets/crew/v1/val.jsonl", "split": "train"}],

@@ -181,7 +181,7 @@ def dagster_ui(tmp_path_factory):
         "DAGSTER_HOME": str(home),
         "GASTOWN_SESSIONS_DIR": str(role_sessions(root / "sessions", configs)),
         "GASTOWN_DATA_DIR": str(root / "data"),
-        "GASTOWN_PROFILE": "local",
+        "GASTOWN_PROFILE": "tiny",
         "GASTOWN_CONFIG_DIR": str(configs),
         "HF_HUB_OFFLINE": "1",
         "AXOLOTL_DO_NOT_TRACK": "1",
