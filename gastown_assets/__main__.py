@@ -1,13 +1,51 @@
-"""Command line: `python -m gastown_assets pull-adapter ROLE [DEST] [--version V]`.
+"""Command line (also the `gastown` console script):
+
+    python -m gastown_assets pull-adapter ROLE [DEST] [--version V]
+    python -m gastown_assets replay ROLE --sessions DIR [--adapter current|VERSION] [--limit N] [--json]
 
 The data dir is GASTOWN_DATA_DIR (a folder, or s3://bucket/prefix with the standard AWS_*
-variables; AWS_ENDPOINT_URL for an S3-compatible store), as for the Dagster assets."""
+variables; AWS_ENDPOINT_URL for an S3-compatible store), the profile GASTOWN_PROFILE, as for the
+Dagster assets."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
+
+
+def _pull(args) -> int:
+    from gastown_assets.pull import PullError, pull_adapter
+    from gastown_assets.settings import Settings
+
+    try:
+        dest = pull_adapter(Settings.from_env().store, args.role, args.dest, args.version)
+    except PullError as exc:
+        print(f"pull-adapter: {exc}", file=sys.stderr)
+        return 1
+    print(dest)
+    return 0
+
+
+def _replay(args) -> int:
+    from gastown_assets.evaluation.held_out import ReplayError, replay_sessions
+    from gastown_assets.settings import Settings
+
+    try:
+        result = replay_sessions(Settings.from_env(), args.role, args.sessions, args.adapter, args.limit)
+    except ReplayError as exc:
+        print(f"replay: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(result.to_json(), indent=2))
+        return 0
+    print(f"{result.role}: adapter {result.adapter}, {result.points} decision points from {result.sessions} sessions")
+    print(f"{'model':<8} {'parse':>7} {'tool':>7} {'command':>8} {'p50 s':>7} {'p95 s':>7}")
+    for name, m in (("base", result.base), ("adapter", result.tuned)):
+        print(f"{name:<8} {m.parse_rate:>7.0%} {m.tool_accuracy:>7.0%} {m.command_accuracy:>8.0%} "
+              f"{m.latency_p50_s:>7.2f} {m.latency_p95_s:>7.2f}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -17,19 +55,16 @@ def main(argv: list[str] | None = None) -> int:
     pull.add_argument("role")
     pull.add_argument("dest", nargs="?", type=Path, help="folder to create (default ./<role>-<version>)")
     pull.add_argument("--version", help="an adapter version from the role's registry (default: promoted)")
+    pull.set_defaults(run=_pull)
+    rep = sub.add_parser("replay", help="replay a folder of sessions' decisions: base vs the role's adapter")
+    rep.add_argument("role")
+    rep.add_argument("--sessions", type=Path, required=True, help="Claude Code project folders (all held out)")
+    rep.add_argument("--adapter", default="current", help="current (the promoted one, default) or a version")
+    rep.add_argument("--limit", type=int, help="decision points replayed (default: eval.replay_points)")
+    rep.add_argument("--json", action="store_true", help="print one JSON object")
+    rep.set_defaults(run=_replay)
     args = parser.parse_args(argv)
-
-    from gastown_assets.pull import PullError, pull_adapter
-    from gastown_assets.settings import Settings
-
-    store = Settings.from_env().store
-    try:
-        dest = pull_adapter(store, args.role, args.dest, args.version)
-    except PullError as exc:
-        print(f"pull-adapter: {exc}", file=sys.stderr)
-        return 1
-    print(dest)
-    return 0
+    return args.run(args)
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from gastown_assets.transcripts.pool import Done, ordered_map
 from gastown_assets.transcripts.store import session_from_dict
 
 from .chunk import CountTokens, chunks
+from .decisions import decision_rows
 from .dedup import Deduper, row_text
 from .quality import quality_issue
 from .rowcache import RowCache, SessionRows
@@ -29,7 +30,7 @@ from .rows import session_messages
 from .secrets import Redactor, redact_row
 from .split import is_val
 
-BUILD_VERSION = "1"  # bump when row building changes, so cached rows are rebuilt
+BUILD_VERSION = "2"  # bump when row building changes, so cached rows are rebuilt
 STAMP = ".build.json"  # what the files in the folder were last built from
 POOL_AFTER = 64  # sessions built here before the rest go to worker processes (see transcripts/pool.py)
 
@@ -67,6 +68,7 @@ class BuildSpec:
     dedup_threshold: float
     token_budget: int  # the model's sequence_len
     tokenizer_id: str  # the base model's data version: token counts depend on it
+    shape: str = "sessions"  # or "decisions" (datasets/decisions.py)
 
     @property
     def digest(self) -> str:
@@ -78,8 +80,8 @@ class BuildSpec:
 def spec_for(config_dir: Path, role_name: str, profile_name: str, data_dir: Path, tokenizer_id: str) -> BuildSpec:
     """The role's build spec from configs/: dataset section, system prompt, sequence_len."""
     role, profile = load_role(config_dir, role_name), load_profile(config_dir, profile_name)
-    data = dataset_spec(config_dir, role)
-    return BuildSpec(
+    data = dataset_spec(config_dir, role, profile)
+    return BuildSpec(shape=data.shape,
         system_prompt=role.facts.system_prompt, val_fraction=data.val_fraction, split_salt=data.split_salt,
         max_tool_result_chars=data.max_tool_result_chars, min_assistant_turns=data.min_assistant_turns,
         min_assistant_chars=data.min_assistant_chars, chunk_overlap_units=data.chunk_overlap_units,
@@ -122,10 +124,10 @@ def session_rows(line: bytes, spec: BuildSpec, count: CountTokens, redactor: Red
     result = SessionRows(session.session_id, [], [], [])
     messages = session_messages(session, spec.max_tool_result_chars, result.dropped)
     messages = redact_row({"messages": messages}, redactor, result.redacted)["messages"]
-    system = {"role": "system", "content": spec.system_prompt.strip()}
-    for index, (row, tokens) in enumerate(chunks(system, messages, spec.token_budget, count, result.dropped,
-                                                  spec.min_assistant_turns, spec.chunk_overlap_units)):
-        issue = quality_issue(row, spec.min_assistant_chars)
+    for index, (row, tokens) in enumerate(_rows(spec, messages, count, result.dropped)):
+        # A decision row is judged by its call alone (decisions.py drops invalid or rejected
+        # calls): a failed command in its context is what the decision answers, not noise.
+        issue = None if spec.shape == "decisions" else quality_issue(row, spec.min_assistant_chars)
         if issue:
             result.dropped[issue] += 1
             continue
@@ -135,6 +137,14 @@ def session_rows(line: bytes, spec: BuildSpec, count: CountTokens, redactor: Red
     if not result.lines:
         result.dropped["session_without_rows"] += 1
     return result
+
+
+def _rows(spec: BuildSpec, messages: list[dict], count: CountTokens, dropped: Counter):
+    system = {"role": "system", "content": spec.system_prompt.strip()}
+    if spec.shape == "decisions":
+        return decision_rows(system, messages, spec.token_budget, count, dropped, spec.max_tool_result_chars)
+    return chunks(system, messages, spec.token_budget, count, dropped, spec.min_assistant_turns,
+                  spec.chunk_overlap_units)
 
 
 def _stamp_key(spec: BuildSpec, input_digest: str) -> str:

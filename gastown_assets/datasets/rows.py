@@ -13,7 +13,7 @@ import orjson
 from gastown_assets.transcripts.model import Session, Turn
 
 
-def _clip(text: str, limit: int) -> str:
+def clip(text: str, limit: int) -> str:
     """Keep head and tail of long tool output: the command's start and its verdict."""
     if len(text) <= limit:
         return text
@@ -45,7 +45,7 @@ def session_messages(session: Session, max_tool_chars: int, dropped: Counter) ->
                 dropped["orphan_tool_result"] += 1
                 continue
             messages.append({"role": "tool", "tool_call_id": turn.tool_call_id,
-                             "content": _clip(turn.text, max_tool_chars)})
+                             "content": clip(turn.text, max_tool_chars)})
         elif turn.text:
             messages.append({"role": "user", "content": turn.text})
             open_calls = set()

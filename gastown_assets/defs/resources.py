@@ -76,11 +76,6 @@ class WandbConfig(dg.ConfigurableResource):
         env = {"WANDB_API_KEY": self.api_key, "WANDB_ENTITY": self.entity}
         return {k: v for k, v in env.items() if v}
 
-    def run_mode(self, profile_mode: str | None) -> str:
-        """online without a key would fail mid-run (or prompt): fall back to offline, said in logs."""
-        mode = self.mode or profile_mode or "disabled"
-        return "offline" if mode == "online" and not self.api_key else mode
-
 
 class HandleIOManager(dg.UPathIOManager):
     """Pickled handles (paths, versions) under `<data dir>/storage`, local or in the object store,

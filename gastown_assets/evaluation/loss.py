@@ -10,6 +10,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from gastown_assets.datasets.decisions import is_trained
 from gastown_assets.datasets.tokens import as_trained
 
 
@@ -25,7 +26,8 @@ class LossResult:
 
 
 def assistant_labels(tokenizer, messages: list[dict], max_len: int) -> tuple[list[int], list[int]]:
-    """input_ids and labels (-100 outside assistant messages), cut to max_len."""
+    """input_ids and labels (-100 outside trained assistant messages: a decision row's context
+    turns are not), cut to max_len."""
     ids: list[int] = []
     labels: list[int] = []
     for end in range(1, len(messages) + 1):
@@ -35,7 +37,7 @@ def assistant_labels(tokenizer, messages: list[dict], max_len: int) -> tuple[lis
         # results): keep only the common prefix, the rest belongs to this message.
         keep = _common_prefix(ids, full)
         new = full[keep:]
-        train = messages[end - 1]["role"] == "assistant"
+        train = is_trained(messages[end - 1])
         labels = labels[:keep] + (list(new) if train else [-100] * len(new))
         ids = full
     return ids[:max_len], labels[:max_len]

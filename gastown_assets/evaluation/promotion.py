@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 
 import orjson
 
+from gastown_assets.evaluation.report import Report
 from gastown_assets.storage import DataStore
 
 REGISTRY = "registry.json"
@@ -39,36 +40,37 @@ def current_entry(registry: dict) -> dict | None:
     return next((h for h in reversed(registry["history"]) if h["version"] == registry["current"]), None)
 
 
-def decide(report: dict, current: dict | None) -> Decision:
-    """Promote only an adapter that beats its base, does not lose scenario behaviours, and has
-    a lower held-out loss than the promoted one (same val set or not: the loss is what we have)."""
-    if not report["adapter_beats_base"]:
-        return Decision(False, f"does not beat the base ({report['adapter_val_loss']:.4f} vs {report['base_val_loss']:.4f})")
-    if report["scenarios_regress"]:
-        return Decision(False, "meets fewer scenario behaviours than the base")
+def decide(report: Report, current: dict | None) -> Decision:
+    """Promote only an adapter that passes the gate against its base (held-out loss, command
+    accuracy above the base's, parse rate over the floor, no scenario lost) and has a lower
+    held-out loss than the promoted one (same val set or not: the loss is what we have)."""
+    failures = report.gate_failures()
+    if failures:
+        return Decision(False, "; ".join(failures))
     if current is None:
-        return Decision(True, "first adapter that beats the base")
-    if current["version"] == report["adapter"]["version"]:
+        return Decision(True, "first adapter that passes the gate against the base")
+    if current["version"] == report.adapter.version:
         return Decision(False, "already the promoted adapter")
-    if report["adapter_val_loss"] < current["adapter_val_loss"]:
-        return Decision(True, f"val loss {report['adapter_val_loss']:.4f} < promoted {current['adapter_val_loss']:.4f}")
-    return Decision(False, f"val loss {report['adapter_val_loss']:.4f} >= promoted {current['adapter_val_loss']:.4f} "
+    if report.adapter_val_loss < current["adapter_val_loss"]:
+        return Decision(True, f"val loss {report.adapter_val_loss:.4f} < promoted {current['adapter_val_loss']:.4f}")
+    return Decision(False, f"val loss {report.adapter_val_loss:.4f} >= promoted {current['adapter_val_loss']:.4f} "
                            f"({current['version']})")
 
 
-def record(store: DataStore, role: str, report: dict, decision: Decision) -> dict:
+def record(store: DataStore, role: str, report: Report, decision: Decision) -> dict:
     """Append this evaluation to the registry (written atomically) and return the registry."""
     registry = read_registry(store, role)
-    a = report["adapter"]
+    a, replay = report.adapter, report.replay
     registry["history"].append({
-        "version": a["version"], "path": a["path"], "config_digest": a["config_digest"],
-        "datasets": report["datasets"], "base_val_loss": report["base_val_loss"],
-        "adapter_val_loss": report["adapter_val_loss"], "adapter_scenario_score": report["adapter_scenario_score"],
+        "version": a.version, "path": a.path, "config_digest": a.config_digest,
+        "datasets": report.datasets, "base_val_loss": report.base_val_loss,
+        "adapter_val_loss": report.adapter_val_loss, "adapter_scenario_score": report.adapter_scenario_score,
+        "replay": {"points": replay.points, "base": replay.base.model_dump(), "adapter": replay.adapter.model_dump()},
         "promoted": decision.promote, "reason": decision.reason,
         "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     })
     if decision.promote:
-        registry["current"] = a["version"]
+        registry["current"] = a.version
     store.write_bytes(registry_key(role), orjson.dumps(registry, option=orjson.OPT_INDENT_2))
     return registry
 

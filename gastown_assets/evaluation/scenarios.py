@@ -1,14 +1,13 @@
 """Role scenarios: a prompt in the role's context and the behaviours expected of the reply.
 
-`configs/eval/<role>.jsonl` holds one scenario a line. The reply is generated greedily, the tool
-calls are parsed out of it (the chat template's `<tool_call>{json}</tool_call>` blocks), and each
-expected behaviour is met when some call names its tool and the named argument matches its
-pattern: a call, not a phrase in prose.
+`configs/eval/<role>.jsonl` holds one scenario a line. The reply is generated greedily, as a
+replayed decision is (replay.py), its tool call is parsed out of it (the chat template's
+`<tool_call>{json}` block), and each expected behaviour is met when a call names its tool and
+the named argument matches its pattern: a call, not a phrase in prose.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +16,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from gastown_assets.training.config import ConfigError
 
-TOOL_CALL = re.compile(r"<tool_call>\s*(.*?)\s*</tool_call>", re.S)
 
 
 class Behaviour(BaseModel):
@@ -67,26 +65,6 @@ def load_scenarios(config_dir: Path, role: str) -> list[Scenario]:
     return scenarios
 
 
-def parse_tool_calls(reply: str) -> list[dict]:
-    """{name, arguments} for each well-formed tool call block; arguments as a dict."""
-    calls = []
-    for block in TOOL_CALL.findall(reply):
-        try:
-            call = json.loads(block)
-        except json.JSONDecodeError:
-            continue
-        if not isinstance(call, dict) or not isinstance(call.get("name"), str):
-            continue
-        args = call.get("arguments")
-        if isinstance(args, str):  # some templates keep arguments as a JSON string
-            try:
-                args = json.loads(args)
-            except json.JSONDecodeError:
-                args = {}
-        calls.append({"name": call["name"], "arguments": args if isinstance(args, dict) else {}})
-    return calls
-
-
 def met(behaviour: Behaviour, calls: list[dict]) -> bool:
     pattern = re.compile(behaviour.pattern)
     return any(c["name"] == behaviour.tool and pattern.search(str(c["arguments"].get(behaviour.argument, "")))
@@ -101,19 +79,14 @@ def score(results: list[ScenarioResult]) -> float | None:
 
 def run_scenarios(model, tokenizer, scenarios: list[Scenario], system_prompt: str,
                   max_new_tokens: int = 96) -> list[ScenarioResult]:
-    """Greedy replies, so base and adapter are compared on the same footing."""
-    import torch
+    """Greedy replies, so base and adapter are compared on the same footing; like a replayed
+    decision, a reply ends with its first complete tool call."""
+    from gastown_assets.evaluation.replay import reply
 
     results = []
-    model.eval()
     for sc in scenarios:
         messages = [{"role": "system", "content": system_prompt}, {"role": "user", "content": sc.prompt}]
-        ids = tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt",
-                                            return_dict=True)["input_ids"].to(model.device)
-        with torch.no_grad():
-            out = model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), do_sample=False,
-                                 max_new_tokens=max_new_tokens, pad_token_id=tokenizer.pad_token_id)
-        reply = tokenizer.decode(out[0, ids.shape[1]:], skip_special_tokens=True)
-        calls = parse_tool_calls(reply)
-        results.append(ScenarioResult(sc.id, reply, calls, {b.behaviour: met(b, calls) for b in sc.expect}))
+        answer = reply(model, tokenizer, messages, max_new_tokens)
+        calls = [answer.call] if answer.call else []
+        results.append(ScenarioResult(sc.id, answer.text, calls, {b.behaviour: met(b, calls) for b in sc.expect}))
     return results

@@ -78,10 +78,22 @@ class RetrainSpec(_Strict):
     min_new_bytes: int = Field(ge=1)
 
 
+class EvalSpec(_Strict):
+    """How eval_report and `replay` judge an adapter, and the promotion floor."""
+
+    replay_points: int = Field(ge=1)  # held-out decision points replayed per model (a stable sample)
+    max_new_tokens: int = Field(ge=8)  # per reply; generation also stops at the end of the first call
+    min_parse_rate: float = Field(ge=0, le=1)  # the adapter's floor for promotion
+    loss_rows: int = Field(ge=1)  # val rows scored for held-out loss
+    examples: int = Field(ge=0)  # real decisions shown in report.md
+    dtype: Literal["auto", "float32", "bfloat16"] = "auto"  # auto: bf16 on CUDA or a CPU with bf16 kernels
+
+
 class RoleFile(_Strict):
     role: RoleFacts
     dataset: dict[str, Any] = Field(default_factory=dict)
     retrain: dict[str, Any] = Field(default_factory=dict)
+    eval: dict[str, Any] = Field(default_factory=dict)
     axolotl: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -132,6 +144,7 @@ class ProfileFile(_Strict):
     tiny_model: TinyModel | None = None
     gguf_model: GgufModel | None = None
     dataset: dict[str, Any] = Field(default_factory=dict)
+    eval: dict[str, Any] = Field(default_factory=dict)
     gpu: GpuSpec | None = None
     axolotl: dict[str, Any] = Field(default_factory=dict)
 
@@ -139,6 +152,7 @@ class ProfileFile(_Strict):
 class BaseFile(_Strict):
     dataset: dict[str, Any]
     retrain: dict[str, Any] = Field(default_factory=dict)
+    eval: dict[str, Any] = Field(default_factory=dict)
     axolotl: dict[str, Any]
 
 
@@ -150,6 +164,7 @@ class Role:
     dataset: dict[str, Any]
     overlay: dict[str, Any]
     retrain: dict[str, Any] = dataclasses.field(default_factory=dict)
+    eval: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     @property
     def digest(self) -> str:
@@ -166,6 +181,7 @@ class Profile:
     gpu: GpuSpec | None = None
     gguf_model: GgufModel | None = None
     dataset: dict[str, Any] = dataclasses.field(default_factory=dict)
+    eval: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     @property
     def built_model_path(self) -> str | None:
@@ -238,7 +254,7 @@ def load_role(config_dir: Path, name: str) -> Role:
     if not ROLE_NAME.match(name):
         raise ConfigError(path, "<role>", f"role name must match {ROLE_NAME.pattern}")
     parsed = _parse(RoleFile, path)
-    return Role(name, path, parsed.role, parsed.dataset, parsed.axolotl, parsed.retrain)
+    return Role(name, path, parsed.role, parsed.dataset, parsed.axolotl, parsed.retrain, parsed.eval)
 
 
 def load_roles(config_dir: Path) -> dict[str, Role]:
@@ -255,7 +271,8 @@ def load_profile(config_dir: Path, name: str) -> Profile:
     parsed = _parse(ProfileFile, path)
     if parsed.tiny_model and parsed.gguf_model:
         raise ConfigError(path, "gguf_model", "a profile builds one base model: tiny_model or gguf_model")
-    return Profile(name, path, parsed.tiny_model, parsed.axolotl, parsed.gpu, parsed.gguf_model, parsed.dataset)
+    return Profile(name, path, parsed.tiny_model, parsed.axolotl, parsed.gpu, parsed.gguf_model, parsed.dataset,
+                   parsed.eval)
 
 
 def load_base(config_dir: Path) -> BaseFile:
@@ -265,6 +282,11 @@ def load_base(config_dir: Path) -> BaseFile:
 def dataset_spec(config_dir: Path, role: Role, profile: Profile | None = None) -> DatasetSpec:
     """base.yml's `dataset` section ⊕ the role's ⊕ the profile's, validated."""
     return _role_section(DatasetSpec, "dataset", load_base(config_dir).dataset, role, profile)
+
+
+def eval_spec(config_dir: Path, role: Role, profile: Profile | None = None) -> EvalSpec:
+    """base.yml's `eval` section ⊕ the role's ⊕ the profile's, validated."""
+    return _role_section(EvalSpec, "eval", load_base(config_dir).eval, role, profile)
 
 
 def retrain_spec(config_dir: Path, role: Role) -> RetrainSpec:
@@ -334,8 +356,10 @@ def resolve(
     merged["datasets"] = [dict(copy.deepcopy(d), path=str(train_path)) for d in merged.get("datasets", [])]
     if not merged["datasets"]:
         raise ConfigError(config_dir / "base.yml", "axolotl.datasets", "no dataset stanza")
-    # The val set is an eval set only: same stanza, never listed under `datasets`.
-    merged["test_datasets"] = [dict(copy.deepcopy(merged["datasets"][0]), path=str(val_path), split="train")]
+    # The val set is an eval set only: same stanza, never listed under `datasets`. With
+    # `eval_strategy: "no"` it is left out, or Axolotl would still evaluate once before step 1.
+    if merged.get("eval_strategy") != "no":
+        merged["test_datasets"] = [dict(copy.deepcopy(merged["datasets"][0]), path=str(val_path), split="train")]
     merged["val_set_size"] = 0.0
     sources = (str(config_dir / "base.yml"), str(role_cfg.path), str(prof.path))
     return ResolvedConfig(role, profile, merged, sources)

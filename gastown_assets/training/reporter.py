@@ -82,3 +82,14 @@ class ReportCallback(TrainerCallback):
 class ReporterPlugin(BasePlugin):
     def add_callbacks_pre_trainer(self, cfg, model):
         return [ReportCallback(Path(cfg.output_dir))]
+
+
+class CpuPlugin(BasePlugin):
+    """bf16 on a CPU: HF's Trainer refuses `bf16` without a GPU unless `use_cpu` is set, which
+    Axolotl's schema does not expose. With it, a bf16 profile trains under CPU autocast (about
+    2x the fp32 step rate on this project's AVX512-BF16 machines). No effect when CUDA is there."""
+
+    def get_training_args(self, cfg):
+        import torch
+
+        return {"use_cpu": True} if cfg.bf16 is True and not torch.cuda.is_available() else {}

@@ -22,6 +22,7 @@ OFFLINE_ENV = {
     "TOKENIZERS_PARALLELISM": "false",
 }
 REPORTER = "gastown_assets.training.reporter.ReporterPlugin"
+CPU = "gastown_assets.training.reporter.CpuPlugin"
 
 
 def final_metrics(history: list[dict], run_info: dict) -> dict:
@@ -62,7 +63,7 @@ def train(config: str) -> None:
 
     with open(config, encoding="utf-8") as f:
         cfg = yaml.safe_load(f)
-    plugins = [*(cfg.get("plugins") or []), REPORTER]
+    plugins = [*(cfg.get("plugins") or []), REPORTER, CPU]
     with _pipes() as pipes:
         sys.argv = [sys.argv[0]]  # Axolotl parses its own CLI flags from argv
         do_cli(config=config, plugins=list(dict.fromkeys(plugins)))

@@ -6,7 +6,7 @@ import pytest
 from gastown_assets.datasets.build import DatasetFile
 from gastown_assets.defs.evaluation import eval_report
 from gastown_assets.defs.resources import GastownConfig
-from gastown_assets.defs.training import Adapter
+from gastown_assets.training.plan import Adapter
 from gastown_assets.training.base_model import BaseModel
 
 

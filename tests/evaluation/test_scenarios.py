@@ -2,7 +2,8 @@
 
 import pytest
 
-from gastown_assets.evaluation.scenarios import Behaviour, ScenarioResult, load_scenarios, met, parse_tool_calls, score
+from gastown_assets.evaluation.replay import first_call
+from gastown_assets.evaluation.scenarios import Behaviour, ScenarioResult, load_scenarios, met, score
 from gastown_assets.training.config import ConfigError, role_names
 from tests.support import CONFIG_DIR
 
@@ -25,17 +26,9 @@ def test_a_bad_scenario_line_names_the_file_line_and_key(config_copy):
     assert err.value.path == str(path) and err.value.key.startswith("line 4: expect.0")
 
 
-def test_tool_calls_are_parsed_from_the_templates_blocks():
-    reply = ('Checking my hook.\n<tool_call>\n{"name": "Bash", "arguments": {"command": "gt hook"}}\n</tool_call>'
-             '<tool_call>{"name": "Bash", "arguments": "{\\"command\\": \\"bd close gt-1\\"}"}</tool_call>'
-             '<tool_call>{"name": broken</tool_call><tool_call>[1, 2]</tool_call>')
-    assert parse_tool_calls(reply) == [{"name": "Bash", "arguments": {"command": "gt hook"}},
-                                       {"name": "Bash", "arguments": {"command": "bd close gt-1"}}]
-
-
 def test_a_behaviour_needs_a_matching_call_not_prose():
     assert met(HOOK, [{"name": "Bash", "arguments": {"command": "gt hook && bd mol current"}}])
-    assert not met(HOOK, parse_tool_calls("I will run gt hook now."))
+    assert first_call("I will run gt hook now.") is None
     assert not met(HOOK, [{"name": "Read", "arguments": {"command": "gt hook"}}])
     assert not met(HOOK, [{"name": "Bash", "arguments": {"command": "gt hooks"}}])
 

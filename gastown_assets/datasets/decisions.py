@@ -1,0 +1,101 @@
+"""Decision rows: the context an agent had, and the one tool call it made next.
+
+One row per assistant message that calls a tool. The row opens with the role's system prompt,
+then as many of the preceding units (a user message, or an assistant message with the tool
+results answering it) as fit the token budget, newest kept, then the decision: an assistant
+message holding only the first call, no prose (the seed's finding: pure JSON calls are what a
+135M model emits reliably, and a decision needs no essay). Only the decision is trained on:
+earlier assistant messages carry `"training": false`, which Axolotl's `message_field_training`
+and our held-out loss both honour. The replay evaluation cuts its prompts from these very rows.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import orjson
+
+from .chunk import _EMPTY_SYSTEM, CountTokens, units
+from .rows import clip
+
+TRAINING = "training"  # per-message flag (Axolotl's message_field_training)
+# Tool results that say the call itself was a mistake (not that the command failed): Claude
+# Code's invalid-call error, or the user rejecting the call. Not a decision to learn from.
+FAILED_CALL_STARTS = ("<tool_use_error>", "the user doesn't want to proceed with this tool use",
+                      "[request interrupted by user")
+
+
+def is_trained(message: dict) -> bool:
+    return message.get("role") == "assistant" and message.get(TRAINING) is not False
+
+
+def _decision(message: dict) -> dict:
+    return {"role": "assistant", "content": "", "tool_calls": message["tool_calls"][:1]}
+
+
+def _clip_arguments(message: dict, limit: int) -> dict:
+    """Earlier calls in a context keep their shape with long string arguments (an Edit's code, a
+    Write's file) cut to head and tail, as tool output is: the decision needs what was done,
+    not every byte of it. The decision's own call is never cut."""
+    calls = []
+    for call in message.get("tool_calls") or ():
+        args = orjson.loads(call["function"]["arguments"])
+        if isinstance(args, dict):
+            args = {k: clip(v, limit) if isinstance(v, str) else v for k, v in args.items()}
+        calls.append({**call, "function": {**call["function"], "arguments": orjson.dumps(args).decode()}})
+    return {**message, "tool_calls": calls} if calls else message
+
+
+def _as_context(unit: list[dict], limit: int) -> list[dict]:
+    return [{**_clip_arguments(m, limit), TRAINING: False} if m["role"] == "assistant" else m for m in unit]
+
+
+def _failed(unit: list[dict]) -> bool:
+    """The first call's own result reads as an invalid or rejected call."""
+    call_id = unit[0]["tool_calls"][0].get("id")
+    for m in unit[1:]:
+        if m.get("tool_call_id") == call_id:
+            return str(m.get("content", "")).lstrip()[:80].lower().startswith(FAILED_CALL_STARTS)
+    return False
+
+
+def decision_rows(
+    system: dict,
+    messages: list[dict],
+    budget: int,
+    count: CountTokens,
+    dropped: Counter,
+    max_argument_chars: int,
+) -> list[tuple[list[dict], int]]:
+    """(row, tokens) for every decision in `messages`, each row within `budget` tokens."""
+    original = units(messages)
+    pieces = [_as_context(u, max_argument_chars) for u in original]
+    points = [k for k, u in enumerate(pieces) if u[0]["role"] == "assistant" and u[0].get("tool_calls")]
+    if not points:
+        return []
+    decisions = [[_decision(original[k][0])] for k in points]
+    base, empty, *costs = count([[system], [_EMPTY_SYSTEM]] + [[_EMPTY_SYSTEM, *u] for u in pieces + decisions])
+    unit_costs, decision_costs = costs[: len(pieces)], costs[len(pieces):]
+    rows: list[tuple[list[dict], int]] = []
+    for k, decision, cost in zip(points, decisions, decision_costs):
+        if _failed(pieces[k]):
+            dropped["failed_call"] += 1
+            continue
+        used = base + cost - empty
+        if used > budget:
+            dropped["decision_over_budget"] += 1
+            continue
+        start = k
+        while start > 0 and used + unit_costs[start - 1] - empty <= budget:
+            start -= 1
+            used += unit_costs[start] - empty
+        context = [m for unit in pieces[start:k] for m in unit]
+        rows.append(([system, *context, *decision], used))
+    # Costs add up exactly for ChatML-like templates; recount rows near the budget to be sure.
+    near = [i for i, (_, tokens) in enumerate(rows) if tokens > budget - 8]
+    for i, tokens in zip(near, count([rows[i][0] for i in near]) if near else []):
+        rows[i] = (rows[i][0], tokens)
+    kept = [(row, tokens) for row, tokens in rows if tokens <= budget]
+    if len(kept) < len(rows):
+        dropped["row_over_budget"] += len(rows) - len(kept)
+    return kept
