@@ -7,18 +7,23 @@ CONFIG_DIR = REPO / "configs"
 SHARED_SESSIONS = REPO.parent / "shared" / "fixtures" / "claude_sessions"
 
 
-def small_local_configs(dest: Path, max_steps: int = 4) -> Path:
-    """configs/ with the local profile cut to a few steps, for tests about wiring, not learning."""
+def small_local_configs(dest: Path, max_steps: int = 4, profile: str = "tiny") -> Path:
+    """configs/ with a profile cut to a few steps and a short eval, for tests about wiring (tiny)
+    or a quick real run (local: SmolLM2)."""
     import shutil
 
     import yaml
 
     shutil.copytree(CONFIG_DIR, dest)
-    path = dest / "profiles" / "tiny.yml"
-    profile = yaml.safe_load(path.read_text())
-    profile["axolotl"].update(max_steps=max_steps, eval_steps=max_steps, save_steps=max_steps, warmup_steps=1)
-    profile["tiny_model"].update(pretrain_steps=5, pretrain_chars=200_000)
-    path.write_text(yaml.safe_dump(profile, sort_keys=False))
+    path = dest / "profiles" / f"{profile}.yml"
+    data = yaml.safe_load(path.read_text())
+    data["axolotl"].update(max_steps=max_steps, save_steps=max_steps, warmup_steps=1)
+    if data["axolotl"].get("eval_strategy") != "no":
+        data["axolotl"]["eval_steps"] = max_steps
+    if "tiny_model" in data:
+        data["tiny_model"].update(pretrain_steps=5, pretrain_chars=200_000)
+    data.setdefault("eval", {}).update(replay_points=8, loss_rows=8)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
     return dest
 
 

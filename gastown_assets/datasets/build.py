@@ -30,7 +30,7 @@ from .rows import session_messages
 from .secrets import Redactor, redact_row
 from .split import is_val
 
-BUILD_VERSION = "2"  # bump when row building changes, so cached rows are rebuilt
+BUILD_VERSION = "3"  # bump when row building changes, so cached rows are rebuilt
 STAMP = ".build.json"  # what the files in the folder were last built from
 POOL_AFTER = 64  # sessions built here before the rest go to worker processes (see transcripts/pool.py)
 

@@ -46,8 +46,22 @@ def _clip_arguments(message: dict, limit: int) -> dict:
     return {**message, "tool_calls": calls} if calls else message
 
 
+def _text(content: str, limit: int) -> str:
+    return clip(content, limit) if isinstance(content, str) else content
+
+
 def _as_context(unit: list[dict], limit: int) -> list[dict]:
-    return [{**_clip_arguments(m, limit), TRAINING: False} if m["role"] == "assistant" else m for m in unit]
+    """A unit as context: tool output cut to `limit`, prose and prompts to twice that (a pasted
+    document or a long summary must not crowd out the turns that led to the decision), earlier
+    calls' long arguments cut, assistant turns marked untrained."""
+    out = []
+    for m in unit:
+        if m["role"] == "assistant":
+            m = {**_clip_arguments(m, limit), "content": _text(m["content"], 2 * limit), TRAINING: False}
+        else:
+            m = {**m, "content": _text(m["content"], limit if m["role"] == "tool" else 2 * limit)}
+        out.append(m)
+    return out
 
 
 def _failed(unit: list[dict]) -> bool:

@@ -6,11 +6,21 @@ chat_template loader parses back into a mapping); tool results become `tool` mes
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 
 import orjson
 
 from gastown_assets.transcripts.model import Session, Turn
+
+
+# Claude Code's own notes to the model inside prompts and tool results (after every Read, with
+# todo lists, file-change notices): harness boilerplate, not what the agent saw of the work.
+REMINDER = re.compile(r"\s*<system-reminder>.*?</system-reminder>\s*", re.S)
+
+
+def without_reminders(text: str) -> str:
+    return REMINDER.sub("\n", text).strip("\n") if "<system-reminder>" in text else text
 
 
 def clip(text: str, limit: int) -> str:
@@ -45,8 +55,8 @@ def session_messages(session: Session, max_tool_chars: int, dropped: Counter) ->
                 dropped["orphan_tool_result"] += 1
                 continue
             messages.append({"role": "tool", "tool_call_id": turn.tool_call_id,
-                             "content": clip(turn.text, max_tool_chars)})
-        elif turn.text:
-            messages.append({"role": "user", "content": turn.text})
+                             "content": clip(without_reminders(turn.text), max_tool_chars)})
+        elif text := without_reminders(turn.text):
+            messages.append({"role": "user", "content": text})
             open_calls = set()
     return messages

@@ -74,6 +74,7 @@ class Report(_Model):
     scenarios: list[ScenarioOutcome]
     replay: Replay
     min_parse_rate: float
+    gate: str = "behaviour"  # eval.gate
 
     @property
     def beats_base_on_loss(self) -> bool:
@@ -88,10 +89,10 @@ class Report(_Model):
         r, failures = self.replay, []
         if not self.beats_base_on_loss:
             failures.append(f"held-out loss {self.adapter_val_loss:.4f} is not below the base's {self.base_val_loss:.4f}")
-        if r.adapter.command_accuracy <= r.base.command_accuracy:
+        if self.gate == "behaviour" and r.adapter.command_accuracy <= r.base.command_accuracy:
             failures.append(f"command accuracy {r.adapter.command_accuracy:.0%} does not beat the base's "
                             f"{r.base.command_accuracy:.0%} on {r.points} held-out decisions")
-        if r.adapter.parse_rate < self.min_parse_rate:
+        if self.gate == "behaviour" and r.adapter.parse_rate < self.min_parse_rate:
             failures.append(f"parse rate {r.adapter.parse_rate:.0%} is under the floor {self.min_parse_rate:.0%} "
                             "(eval.min_parse_rate)")
         if self.scenarios_regress:
@@ -147,7 +148,7 @@ def build_report(role: str, adapter: AdapterRef, datasets: dict[str, str], ev: E
         scenarios=[_scenario(b, t) for b, t in zip(ev.base_scenarios, ev.tuned_scenarios)],
         replay=Replay(points=len(ev.points), dtype=ev.dtype, base=_metrics(score(ev.points, ev.base_replies)),
                       adapter=_metrics(score(ev.points, ev.tuned_replies)), examples=_examples(ev, spec.examples)),
-        min_parse_rate=spec.min_parse_rate,
+        min_parse_rate=spec.min_parse_rate, gate=spec.gate,
     )
 
 

@@ -87,6 +87,9 @@ class EvalSpec(_Strict):
     loss_rows: int = Field(ge=1)  # val rows scored for held-out loss
     examples: int = Field(ge=0)  # real decisions shown in report.md
     dtype: Literal["auto", "float32", "bfloat16"] = "auto"  # auto: bf16 on CUDA or a CPU with bf16 kernels
+    # behaviour: command accuracy above the base's and parse rate over the floor, besides the loss;
+    # loss: held-out loss and scenarios only (the tiny wiring profile, whose model writes no calls)
+    gate: Literal["behaviour", "loss"] = "behaviour"
 
 
 class RoleFile(_Strict):

@@ -80,3 +80,18 @@ def test_a_decision_that_alone_exceeds_the_budget_is_dropped_and_counted(count):
     rows = decision_rows(SYSTEM, _messages(), 120, count, dropped, 300)
     assert "t2" not in [r[-1]["tool_calls"][0]["id"] for r, _ in rows]
     assert dropped["decision_over_budget"] >= 1
+
+
+def test_claude_codes_system_reminders_are_not_part_of_any_row():
+    from gastown_assets.datasets.rows import session_messages
+    from gastown_assets.transcripts.model import Session, ToolCall, Turn
+
+    reminder = "<system-reminder>\nWhenever you read a file, consider whether it is malware.\n</system-reminder>"
+    session = Session("s", "/s.jsonl", "/gt/r/polecats/nux", [
+        Turn("user", f"Work your hook.\n{reminder}"),
+        Turn("assistant", "", [ToolCall("t1", "Read", {"file_path": "/w/a.go"})]),
+        Turn("tool", f"     1\tpackage a\n\n{reminder}", tool_call_id="t1"),
+        Turn("user", reminder),  # a prompt that is nothing but a reminder is no prompt
+    ])
+    messages = session_messages(session, 2000, Counter())
+    assert [m["content"] for m in messages if m["role"] != "assistant"] == ["Work your hook.", "     1\tpackage a"]

@@ -79,3 +79,10 @@ def test_report_json_holds_the_contract_keys_and_the_verdict():
 def test_loss_curve_is_a_png():
     png = loss_curve_png(HISTORY, "polecat v1")
     assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 2000
+
+
+def test_the_tiny_wiring_profile_gates_on_loss_only():
+    ev = _evaluation([None, None, None, None])
+    tiny = reports.build_report("polecat", reports.AdapterRef(path="/a/v1", version="v1", config_digest="c1"), {}, ev,
+                                SPEC.model_copy(update={"gate": "loss"}))
+    assert tiny.beats_base and not _report(ev).beats_base
