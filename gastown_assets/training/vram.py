@@ -121,7 +121,7 @@ def for_profile(profile: Profile, base_model: str, built: bool, cfg: dict[str, A
 
 # --- Checked against a GPU run (`make gpu-smoke` records what torch measured) -------------------
 
-CONTEXT_PART = "CUDA context + allocator margin"  # outside torch's allocator counts, or a margin
+CONTEXT_PART = "CUDA context + allocator margin"  # never in torch's allocator counts
 # The resolved-config keys `estimate` reads: a measured summary records them with the model shape,
 # so the estimate of today's code can be recomputed for that run.
 ESTIMATE_KEYS = ("bf16", "fp16", "load_in_4bit", "load_in_8bit", "lora_r", "lora_target_modules", "optimizer",
@@ -177,10 +177,10 @@ class VramComparison:
         return max(split, key=lambda k: abs(split[k][1] - split[k][0])) if split else None
 
     def describe(self) -> str:
-        verdict = "short of" if self.ratio > 1 else "within"
+        verdict = "is short of" if self.ratio > 1 else "covers"
         text = (f"measured peak {self.measured_gib:.2f} GiB vs estimated {self.estimated_tensors_gib:.2f} GiB of "
                 f"tensors ({self.estimate.total_gib:.2f} GiB with CUDA context and margin): ratio {self.ratio:.2f}, "
-                f"the estimate is {verdict} the measurement; largest estimated part: {self.dominant} "
+                f"the estimate {verdict} the measurement; largest estimated part: {self.dominant} "
                 f"({self.estimate.parts[self.dominant]:.2f} GiB)")
         split = self.split()
         if split:
