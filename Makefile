@@ -18,7 +18,7 @@ DEV_PORT ?= 3000
 # The UI has no login: widen DEV_HOST only behind your own proxy or firewall.
 DEV_HOST ?= 127.0.0.1
 
-.PHONY: install system-deps test demo dev bench clean gpu-smoke gpu-check
+.PHONY: install system-deps test demo dev bench clean
 
 install: $(STAMP)
 
@@ -94,6 +94,7 @@ GPU_TORCH ?= torch==2.13.0
 GPU_MIN_DRIVER ?= 580
 GPU_ROLE ?= polecat
 
+.PHONY: gpu-smoke gpu-check
 gpu-check:
 	@command -v nvidia-smi >/dev/null 2>&1 || { \
 		echo "gpu-smoke: no CUDA: nvidia-smi not found, so no NVIDIA driver on this machine;" \
