@@ -33,7 +33,8 @@ def _replay(args) -> int:
     from gastown_assets.settings import Settings
 
     try:
-        result = replay_sessions(Settings.from_env(), args.role, args.sessions, args.adapter, args.limit)
+        result = replay_sessions(Settings.from_env(), args.role, args.sessions, args.adapter, args.limit,
+                                 log=lambda line: print(line, file=sys.stderr, flush=True))
     except ReplayError as exc:
         print(f"replay: {exc}", file=sys.stderr)
         return 1

@@ -69,6 +69,7 @@ class BuildSpec:
     token_budget: int  # the model's sequence_len
     tokenizer_id: str  # the base model's data version: token counts depend on it
     shape: str = "sessions"  # or "decisions" (datasets/decisions.py)
+    dropped_call_arguments: dict = field(default_factory=dict)  # tool -> argument names left out
 
     @property
     def digest(self) -> str:
@@ -81,7 +82,8 @@ def spec_for(config_dir: Path, role_name: str, profile_name: str, data_dir: Path
     """The role's build spec from configs/: dataset section, system prompt, sequence_len."""
     role, profile = load_role(config_dir, role_name), load_profile(config_dir, profile_name)
     data = dataset_spec(config_dir, role, profile)
-    return BuildSpec(shape=data.shape,
+    return BuildSpec(
+        shape=data.shape, dropped_call_arguments={k: list(v) for k, v in data.dropped_call_arguments.items()},
         system_prompt=role.facts.system_prompt, val_fraction=data.val_fraction, split_salt=data.split_salt,
         max_tool_result_chars=data.max_tool_result_chars, min_assistant_turns=data.min_assistant_turns,
         min_assistant_chars=data.min_assistant_chars, chunk_overlap_units=data.chunk_overlap_units,
@@ -122,7 +124,7 @@ def session_rows(line: bytes, spec: BuildSpec, count: CountTokens, redactor: Red
     """Everything about one session's rows that does not depend on the other sessions."""
     session = session_from_dict(orjson.loads(line))
     result = SessionRows(session.session_id, [], [], [])
-    messages = session_messages(session, spec.max_tool_result_chars, result.dropped)
+    messages = session_messages(session, spec.max_tool_result_chars, result.dropped, spec.dropped_call_arguments)
     messages = redact_row({"messages": messages}, redactor, result.redacted)["messages"]
     for index, (row, tokens) in enumerate(_rows(spec, messages, count, result.dropped)):
         # A decision row is judged by its call alone (decisions.py drops invalid or rejected

@@ -31,24 +31,33 @@ def clip(text: str, limit: int) -> str:
     return f"{text[:half]}\n[... {len(text) - limit} chars cut ...]\n{text[-half:]}"
 
 
-def _assistant(turn: Turn) -> dict:
+def _arguments(name: str, arguments: dict, dropped: dict[str, tuple[str, ...]]) -> str:
+    left_out = dropped.get(name)
+    if left_out and isinstance(arguments, dict):
+        arguments = {k: v for k, v in arguments.items() if k not in left_out}
+    return orjson.dumps(arguments).decode()
+
+
+def _assistant(turn: Turn, dropped_arguments: dict[str, tuple[str, ...]]) -> dict:
     msg: dict = {"role": "assistant", "content": turn.text}
     if turn.tool_calls:
         msg["tool_calls"] = [
             {"id": c.id, "type": "function",
-             "function": {"name": c.name, "arguments": orjson.dumps(c.arguments).decode()}}
+             "function": {"name": c.name, "arguments": _arguments(c.name, c.arguments, dropped_arguments)}}
             for c in turn.tool_calls
         ]
     return msg
 
 
-def session_messages(session: Session, max_tool_chars: int, dropped: Counter) -> list[dict]:
-    """Messages without the system prompt; tool results that answer no call are dropped."""
+def session_messages(session: Session, max_tool_chars: int, dropped: Counter,
+                     dropped_arguments: dict[str, tuple[str, ...]] | None = None) -> list[dict]:
+    """Messages without the system prompt; tool results that answer no call are dropped, and so
+    are the call arguments `dropped_arguments` names per tool."""
     messages: list[dict] = []
     open_calls: set[str] = set()
     for turn in session.turns:
         if turn.speaker == "assistant":
-            messages.append(_assistant(turn))
+            messages.append(_assistant(turn, dropped_arguments or {}))
             open_calls = {c.id for c in turn.tool_calls}
         elif turn.speaker == "tool":
             if turn.tool_call_id not in open_calls:

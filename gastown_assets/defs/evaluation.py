@@ -38,7 +38,7 @@ def eval_report(context: dg.AssetExecutionContext, gastown: GastownConfig, base_
         result = evaluate_adapter(settings.config_dir, settings.profile, settings.data_dir, lora_adapter,
                                   store.stage_dir(lora_adapter.path, needed),
                                   stage_base_model(store, gastown.load_profile(), base_model),
-                                  store.stage(val_dataset.path), val_dataset.digest)
+                                  store.stage(val_dataset.path), val_dataset.digest, context.log.info)
     except ConfigError as exc:
         raise dg.Failure(str(exc)) from None
     result.write(settings.role_dir("reports", role))

@@ -9,7 +9,7 @@ base model and the role's promoted (or a named) adapter reply to each.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,7 +88,7 @@ def _adapter_dir(settings: Settings, role: str, version: str | None) -> tuple[st
 
 
 def replay_sessions(settings: Settings, role: str, sessions_dir: Path, adapter: str | None = None,
-                    limit: int | None = None) -> HeldOutReplay:
+                    limit: int | None = None, log: Callable[[str], None] | None = None) -> HeldOutReplay:
     """`adapter`: "current" or None for the promoted adapter, else a version."""
     if role not in role_names(settings.config_dir):
         raise ReplayError(f"unknown role {role!r}; roles: {', '.join(role_names(settings.config_dir))} "
@@ -107,8 +107,8 @@ def replay_sessions(settings: Settings, role: str, sessions_dir: Path, adapter: 
     points = sample(points, limit or spec.replay_points)
     model, tokenizer = load_base(base_path)
     dtype = inference_dtype(spec.dtype)
-    base_replies = replay(for_inference(model, dtype), tokenizer, points, spec.max_new_tokens)
+    base_replies = replay(for_inference(model, dtype), tokenizer, points, spec.max_new_tokens, log, "base")
     tuned_replies = replay(for_inference(with_adapter(model, adapter_dir), dtype), tokenizer, points,
-                           spec.max_new_tokens)
+                           spec.max_new_tokens, log, "adapter")
     return HeldOutReplay(role, version, len(points), sessions, score(points, base_replies),
                          score(points, tuned_replies))

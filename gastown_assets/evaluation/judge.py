@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,14 +34,15 @@ class AdapterEvaluation:
 
 
 def evaluate_adapter(config_dir: Path, profile_name: str, data_dir: Path, adapter: Adapter, adapter_dir: Path,
-                     base_model: str, val_path: Path, val_digest: str) -> AdapterEvaluation:
+                     base_model: str, val_path: Path, val_digest: str,
+                     log: Callable[[str], None] | None = None) -> AdapterEvaluation:
     """Held-out loss, scenarios and replay of the role's val decisions, base vs base + adapter.
     `adapter_dir`, `base_model` and `val_path` are local copies (staged from a bucket if need be)."""
     role, profile = load_role(config_dir, adapter.role), load_profile(config_dir, profile_name)
     spec = eval_spec(config_dir, role, profile)
     max_len = int(merged_axolotl(config_dir, role, profile, data_dir)["sequence_len"])
     ev = evaluate(base_model, adapter_dir, val_path, max_len, load_scenarios(config_dir, role.name),
-                  role.facts.system_prompt.strip(), spec)
+                  role.facts.system_prompt.strip(), spec, log)
     ref = reports.AdapterRef(path=adapter.path, version=adapter.version, config_digest=adapter.config_digest)
     report = reports.build_report(role.name, ref, {**adapter.data_versions, "val_dataset_evaluated": val_digest[:16]},
                                   ev, spec)

@@ -20,7 +20,7 @@ import hashlib
 import json
 import statistics
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 
 from gastown_assets.datasets.decisions import is_trained
@@ -166,6 +166,13 @@ def reply(model, tokenizer, context: list[dict], max_new_tokens: int) -> Reply:
     return Reply(text, first_call(text), time.perf_counter() - started)
 
 
-def replay(model, tokenizer, points: list[DecisionPoint], max_new_tokens: int) -> list[Reply]:
+def replay(model, tokenizer, points: list[DecisionPoint], max_new_tokens: int,
+           log: Callable[[str], None] | None = None, name: str = "model") -> list[Reply]:
+    """Replies to every point; `log` hears of progress every tenth of the way."""
     model.eval()
-    return [reply(model, tokenizer, p.context, max_new_tokens) for p in points]
+    replies, every = [], max(1, len(points) // 10)
+    for i, point in enumerate(points, 1):
+        replies.append(reply(model, tokenizer, point.context, max_new_tokens))
+        if log and (i % every == 0 or i == len(points)):
+            log(f"{name}: replayed {i}/{len(points)} held-out decisions")
+    return replies

@@ -3,6 +3,7 @@ role's val rows, the role's scenarios, and a replay of held-out decisions (repla
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
@@ -75,15 +76,16 @@ def for_inference(model, dtype):
     return copy.deepcopy(model).to(device=device, dtype=dtype).eval()
 
 
-def judge(model, tokenizer, val_path: Path, points: list[DecisionPoint], max_len: int,
-          scenarios: list[Scenario], system_prompt: str, spec: EvalSpec):
+def judge(name: str, model, tokenizer, val_path: Path, points: list[DecisionPoint], max_len: int,
+          scenarios: list[Scenario], system_prompt: str, spec: EvalSpec, log: Callable[[str], None] | None):
+    replies = replay(model, tokenizer, points, spec.max_new_tokens, log, name)
     loss = heldout_loss(model, tokenizer, islice(read_rows(val_path), spec.loss_rows), max_len)
     runs = run_scenarios(model, tokenizer, scenarios, system_prompt, spec.max_new_tokens)
-    return loss, runs, replay(model, tokenizer, points, spec.max_new_tokens)
+    return loss, runs, replies
 
 
-def evaluate(base_model: str, adapter_dir: Path, val_path: Path, max_len: int,
-             scenarios: list[Scenario], system_prompt: str, spec: EvalSpec) -> Evaluation:
+def evaluate(base_model: str, adapter_dir: Path, val_path: Path, max_len: int, scenarios: list[Scenario],
+             system_prompt: str, spec: EvalSpec, log: Callable[[str], None] | None = None) -> Evaluation:
     """Base and base + adapter on the same rows, prompts and decision points."""
     import torch
 
@@ -93,7 +95,8 @@ def evaluate(base_model: str, adapter_dir: Path, val_path: Path, max_len: int,
     dtype = inference_dtype(spec.dtype)
     points = sample(decision_points(read_rows(val_path)), spec.replay_points)
     model, tokenizer = load_base(base_model)
-    base = judge(for_inference(model, dtype), tokenizer, val_path, points, max_len, scenarios, system_prompt, spec)
-    tuned = judge(for_inference(with_adapter(model, adapter_dir), dtype), tokenizer, val_path, points, max_len,
-                  scenarios, system_prompt, spec)
+    base = judge("base", for_inference(model, dtype), tokenizer, val_path, points, max_len, scenarios,
+                 system_prompt, spec, log)
+    tuned = judge("adapter", for_inference(with_adapter(model, adapter_dir), dtype), tokenizer, val_path, points,
+                  max_len, scenarios, system_prompt, spec, log)
     return Evaluation(base[0], tuned[0], base[1], tuned[1], points, base[2], tuned[2], str(dtype).split(".")[-1])

@@ -59,7 +59,7 @@ def test_context_turns_are_untrained_and_their_long_arguments_cut_but_the_decisi
     last, _ = rows[2]
     edit = next(m for m in last if m.get("tool_calls") and m["tool_calls"][0]["id"] == "t2")
     args = orjson.loads(edit["tool_calls"][0]["function"]["arguments"])
-    assert len(args["old_string"]) < 400 and "chars cut" in args["old_string"]
+    assert args["old_string"] == "x" * 20 + "…" + "x" * 20  # an older call, brief
     assert len(edit["tool_calls"]) == 2  # a context turn keeps all its calls and results
     assert not any(is_trained(m) for m in last[:-1])
 
@@ -95,3 +95,16 @@ def test_claude_codes_system_reminders_are_not_part_of_any_row():
     ])
     messages = session_messages(session, 2000, Counter())
     assert [m["content"] for m in messages if m["role"] != "assistant"] == ["Work your hook.", "     1\tpackage a"]
+
+
+def test_older_turns_are_brief_so_a_small_budget_still_shows_the_steps_before(count):
+    messages = [{"role": "user", "content": "Work your hook."}]
+    for i in range(6):
+        messages += [{"role": "assistant", "content": "", "tool_calls": [_call(f"t{i}", "Bash", command=f"step {i}")]},
+                     {"role": "tool", "tool_call_id": f"t{i}", "content": f"output of step {i} " + "z " * 200}]
+    rows = decision_rows(SYSTEM, messages, 4096, count, Counter(), 300)
+    last, _ = rows[-1]
+    results = [m["content"] for m in last if m["role"] == "tool"]
+    assert len(results) == 5  # every earlier step is there
+    assert all(len(r) <= 81 for r in results[:-1]) and len(results[-1]) > 250
+    assert all(r.startswith(f"output of step {i}") for i, r in enumerate(results))  # the head survives

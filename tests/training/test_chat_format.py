@@ -68,14 +68,13 @@ def test_a_decision_row_and_its_eval_prompt_share_every_token_up_to_the_reply(ro
     row = rows[-1]["messages"]  # the second decision, with the first in its context
     assert row[-1] == {"role": "assistant", "content": "", "tool_calls": [
         {"id": "toolu_02", "type": "function", "function": {
-            "name": "Bash", "arguments": '{"command":"bd close gt-42.1","description":"Close it"}'}}]}
+            "name": "Bash", "arguments": '{"command":"bd close gt-42.1"}'}}]}  # the description left out
     full = tokenizer.apply_chat_template(as_trained(row), tokenize=True, return_dict=True)["input_ids"]
     prompt = tokenizer.apply_chat_template(as_trained(row[:-1]), add_generation_prompt=True, tokenize=True,
                                            return_dict=True)["input_ids"]
     assert full[:len(prompt)] == prompt
     assert tokenizer.decode(full[len(prompt):]) == ('<tool_call>\n{"name": "Bash", "arguments": {"command": '
-                                                    '"bd close gt-42.1", "description": "Close it"}}\n'
-                                                    '</tool_call><|im_end|>\n')
+                                                    '"bd close gt-42.1"}}\n</tool_call><|im_end|>\n')
 
 
 def test_axolotl_trains_the_decision_and_its_end_of_turn_only(rows, tokenizer, strategy):
@@ -83,8 +82,7 @@ def test_axolotl_trains_the_decision_and_its_end_of_turn_only(rows, tokenizer, s
     out = strategy.tokenize_prompt(row)
     ids, labels = out["input_ids"], out["labels"]
     trained = tokenizer.decode([t for t, label in zip(ids, labels) if label != IGNORE])
-    assert trained == ('<tool_call>\n{"name": "Bash", "arguments": {"command": "bd close gt-42.1", '
-                       '"description": "Close it"}}\n</tool_call><|im_end|>')
+    assert trained == '<tool_call>\n{"name": "Bash", "arguments": {"command": "bd close gt-42.1"}}\n</tool_call><|im_end|>'
     end = tokenizer.convert_tokens_to_ids("<|im_end|>")
     assert tokenizer.eos_token_id == end and labels[ids.index(end, len(ids) - 3)] == end  # the model learns to stop
     assert "Checking my hook first." in tokenizer.decode(ids)  # the context turn is there, untrained
