@@ -59,10 +59,13 @@ TEST_WORKERS ?= 0
 test: system-deps $(STAMP)
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
+# One process for the run (in_process executor): each step of the default executor would import
+# torch and transformers again.
+IN_PROCESS := {"execution": {"config": {"in_process": {}}}}
 demo: $(STAMP)
 	mkdir -p $(DAGSTER_HOME)
 	GASTOWN_SESSIONS_DIR=$(DEMO_SESSIONS) $(BIN)/dagster asset materialize \
-		-m gastown_assets.definitions --select '*' --partition polecat
+		-m gastown_assets.definitions --select '*' --partition polecat --config-json '$(IN_PROCESS)'
 	@echo "report: $(GASTOWN_DATA_DIR)/reports/polecat/report.md"
 	@cat $(GASTOWN_DATA_DIR)/reports/polecat/report.md
 

@@ -33,7 +33,7 @@ def pick_version(store: DataStore, role: str, version: str | None) -> str:
     if not registry["current"]:
         evaluated = [h["version"] for h in registry["history"]]
         raise PullError(f"{store.uri(registry_key(role))}: no promoted adapter for {role} "
-                        f"(evaluated: {evaluated or 'none'}); name one with --version")
+                        f"(evaluated: {evaluated or 'none'}); name a version (pull-adapter --version, replay --adapter)")
     return registry["current"]
 
 
