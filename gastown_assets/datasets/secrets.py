@@ -502,33 +502,38 @@ def _trim_unquoted(b: bytes, start: int, end: int) -> int:
 # detect-secrets plugins
 # --------------------------------------------------------------------------------------------
 
-# (module, class, our kind for its findings, value must hold a digit). The digit rule is for the
-# assignment-style plugins, whose 44/48/64-character values otherwise match test names
-# (`PASS: TestLogging_ContextSessionID_WhenNoGlobalSet` is an IBM key to them).
-_PLUGIN_SPECS: tuple[tuple[str, str, str, bool], ...] = (
-    ("aws", "AWSKeyDetector", "aws_access_key_id", False),
-    ("artifactory", "ArtifactoryDetector", "artifactory_token", False),
-    ("azure_storage_key", "AzureStorageKeyDetector", "azure_storage_key", False),
-    ("basic_auth", "BasicAuthDetector", "url_password", False),
-    ("cloudant", "CloudantDetector", "cloudant_credential", False),
-    ("discord", "DiscordBotTokenDetector", "discord_bot_token", False),
-    ("github_token", "GitHubTokenDetector", "github_token", False),
-    ("gitlab_token", "GitLabTokenDetector", "gitlab_token", False),
-    ("ibm_cloud_iam", "IbmCloudIamDetector", "ibm_cloud_iam_key", True),
-    ("ibm_cos_hmac", "IbmCosHmacDetector", "ibm_cos_hmac_secret", True),
-    ("jwt", "JwtTokenDetector", "jwt", False),
-    ("mailchimp", "MailchimpDetector", "mailchimp_key", False),
-    ("npm", "NpmDetector", "npm_token", False),
-    ("openai", "OpenAIDetector", "openai_key", False),
-    ("private_key", "PrivateKeyDetector", "private_key", False),
-    ("pypi_token", "PypiTokenDetector", "pypi_token", False),
-    ("sendgrid", "SendGridDetector", "sendgrid_key", False),
-    ("slack", "SlackDetector", "slack_token", False),
-    ("softlayer", "SoftlayerDetector", "softlayer_key", True),
-    ("square_oauth", "SquareOAuthDetector", "square_oauth_secret", False),
-    ("stripe", "StripeDetector", "stripe_key", False),
-    ("telegram_token", "TelegramBotTokenDetector", "telegram_bot_token", False),
-    ("twilio", "TwilioKeyDetector", "twilio_key", False),
+# (module, class, our kind for its findings, value must hold a digit, where the secret is). The
+# digit rule is for the assignment-style plugins, whose 44/48/64-character values otherwise match
+# test names (`PASS: TestLogging_ContextSessionID_WhenNoGlobalSet` is an IBM key to them).
+# Where the secret is: WHOLE, the whole match (a token: its regex's groups are parts of it, such
+# as GitLab's `(glpat|gldt|...)-` prefix, so redacting a group would leave the token's body); or
+# VALUE, the first group that matched: the value after a name or inside a URL
+# (`aws_secret_access_key = "<value>"`, `://user:<password>@`, `:_authToken=<token>`).
+WHOLE, VALUE = "whole", "value"
+_PLUGIN_SPECS: tuple[tuple[str, str, str, bool, str], ...] = (
+    ("aws", "AWSKeyDetector", "aws_access_key_id", False, VALUE),  # its key-id regex has no group
+    ("artifactory", "ArtifactoryDetector", "artifactory_token", False, WHOLE),
+    ("azure_storage_key", "AzureStorageKeyDetector", "azure_storage_key", False, WHOLE),
+    ("basic_auth", "BasicAuthDetector", "url_password", False, VALUE),
+    ("cloudant", "CloudantDetector", "cloudant_credential", False, VALUE),
+    ("discord", "DiscordBotTokenDetector", "discord_bot_token", False, WHOLE),
+    ("github_token", "GitHubTokenDetector", "github_token", False, WHOLE),
+    ("gitlab_token", "GitLabTokenDetector", "gitlab_token", False, WHOLE),
+    ("ibm_cloud_iam", "IbmCloudIamDetector", "ibm_cloud_iam_key", True, VALUE),
+    ("ibm_cos_hmac", "IbmCosHmacDetector", "ibm_cos_hmac_secret", True, VALUE),
+    ("jwt", "JwtTokenDetector", "jwt", False, WHOLE),
+    ("mailchimp", "MailchimpDetector", "mailchimp_key", False, WHOLE),
+    ("npm", "NpmDetector", "npm_token", False, VALUE),
+    ("openai", "OpenAIDetector", "openai_key", False, WHOLE),
+    ("private_key", "PrivateKeyDetector", "private_key", False, WHOLE),
+    ("pypi_token", "PypiTokenDetector", "pypi_token", False, WHOLE),
+    ("sendgrid", "SendGridDetector", "sendgrid_key", False, WHOLE),
+    ("slack", "SlackDetector", "slack_token", False, WHOLE),
+    ("softlayer", "SoftlayerDetector", "softlayer_key", True, VALUE),
+    ("square_oauth", "SquareOAuthDetector", "square_oauth_secret", False, WHOLE),
+    ("stripe", "StripeDetector", "stripe_key", False, WHOLE),
+    ("telegram_token", "TelegramBotTokenDetector", "telegram_bot_token", False, WHOLE),
+    ("twilio", "TwilioKeyDetector", "twilio_key", False, WHOLE),
 )
 
 
@@ -539,21 +544,22 @@ class _Plugin:
     denylist: tuple[re.Pattern[str], ...]
     needs_digit: bool
     valid: Callable[[str], bool] | None  # the plugin's own filter (JWT's is_formally_valid)
+    value_group: bool  # the secret is the first group that matched, not the whole match
 
 
 def _load_plugins() -> dict[str, _Plugin]:
     plugins = {}
-    for module, cls_name, kind, needs_digit in _PLUGIN_SPECS:
+    for module, cls_name, kind, needs_digit, where in _PLUGIN_SPECS:
         try:
             cls = getattr(importlib.import_module(f"detect_secrets.plugins.{module}"), cls_name)
         except (ImportError, AttributeError):  # not shipped by this detect-secrets version
             continue
         plugins[cls_name] = _Plugin(cls_name, kind, tuple(cls.denylist), needs_digit,
-                                    getattr(cls, "is_formally_valid", None))
+                                    getattr(cls, "is_formally_valid", None), where == VALUE)
     return plugins
 
 
-_PLUGIN_CLASSES = frozenset(cls_name for _, cls_name, _, _ in _PLUGIN_SPECS)
+_PLUGIN_CLASSES = frozenset(spec[1] for spec in _PLUGIN_SPECS)
 _PLUGINS: dict[str, _Plugin] = {}  # loaded when a hint first fires: importing detect-secrets takes ~0.3 s
 
 
@@ -610,6 +616,23 @@ _KEY_BASE64_BYTES = re.compile(_KEY_BASE64.pattern.encode())
 _EDGE = " \t\r\n\"'=:"
 
 
+_ESCAPE = re.compile(r"\\[nrt]")
+# Delimiters detect-secrets' token regexes do not expect around a token (Artifactory's wants
+# whitespace, `=`, `:` or a double quote): quotes become `"`, brackets and separators a space.
+# No plugin's regex needs them as they are: its quotes are either kind, its brackets optional.
+_DELIMITERS = str.maketrans({"'": '"', "`": '"', "(": " ", ")": " ", "[": " ", "]": " ", "{": " ",
+                             "}": " ", "<": " ", ">": " ", ",": " ", ";": " ", "|": " "})
+
+
+def _plugin_view(text: str) -> str:
+    """The text as detect-secrets' regexes expect it, at the same offsets. They know neither
+    escapes nor JSON inside JSON (`\\"AKC...\\"`): an escape such as `\\n` becomes two spaces
+    and any other backslash one; and delimiters become ones they expect (see _DELIMITERS)."""
+    if "\\" in text:
+        text = _ESCAPE.sub("  ", text).replace("\\", " ")
+    return text.translate(_DELIMITERS)
+
+
 def _plugin_spans(plugin: _Plugin, text: str, lo: int, hi: int) -> Iterable[Span]:
     """The plugin's denylist on text[lo:hi] (a str: character offsets)."""
     for index, regex in enumerate(plugin.denylist):
@@ -621,7 +644,7 @@ def _plugin_spans(plugin: _Plugin, text: str, lo: int, hi: int) -> Iterable[Span
             if plugin.valid is not None and not plugin.valid(m.group()):
                 continue
             start, end = m.span()
-            if m.lastindex:  # the secret is a group (AWS secret, basic auth password, npm token)
+            if plugin.value_group and m.lastindex:  # a value after its name (AWS secret, basic auth password, npm)
                 start, end = next((m.span(i) for i in range(1, m.lastindex + 1) if m.start(i) < m.end(i)), (start, end))
             if plugin.name == "NpmDetector":  # its group runs to the end of the line
                 value = _NPM_VALUE.match(text, start)
@@ -691,6 +714,7 @@ def _char_offsets(b: bytes, points: Iterable[int]) -> dict[int, int]:
 
 
 _REDACTED_RE = re.compile(r"\[REDACTED:[a-z0-9_]+\]")
+_TOKEN_RUN = re.compile(r"[A-Za-z0-9_\-]*")  # the rest of a token a span ends inside
 _PRIORITY = {GENERIC: 0, "url_password": 1}  # on overlap, the most specific kind names the span
 
 
@@ -728,10 +752,11 @@ class Redactor:
             raw = [(chars[s], chars[e], k) for s, e, k in raw]
             fired = {name: [chars[p] for p in ps] for name, ps in fired.items()}
         plugins = _plugins() if fired else _PLUGINS
+        view = _plugin_view(text) if fired else text
         for name, positions in fired.items():
             if name in plugins:
                 for lo, hi in _windows(positions, len(text)):
-                    raw.extend(_plugin_spans(plugins[name], text, lo, hi))
+                    raw.extend(_plugin_spans(plugins[name], view, lo, hi))
         for kind, regex in self._extra:
             for m in regex.finditer(text):
                 start, end = m.span("secret") if "secret" in regex.groupindex else m.span()
@@ -739,6 +764,9 @@ class Redactor:
                     raw.append((start, end, kind))
         if not raw:
             return raw
+        # A replacement covers the whole secret: a span that stops inside a run of token
+        # characters (a detector whose match ends early, at a `-` or a length limit) runs to its end.
+        raw = [(s, _TOKEN_RUN.match(text, e).end(), k) for s, e, k in raw]
         raw.sort()
         merged: list[Span] = []
         for start, end, kind in raw:
