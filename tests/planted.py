@@ -146,3 +146,118 @@ def found_in(data: bytes, planted: list[Planted]) -> list[str]:
         if any(f.encode() in data for f in forms) or any(r.encode() in data for r in p.runs()):
             hits.append(p.name)
     return hits
+
+
+# --- Claude Code transcripts holding planted secrets in every position ------------------------
+
+POSITIONS = ("user_text", "user_text_block", "assistant_text", "thinking", "tool_input", "tool_input_named_value", "tool_input_bare_value",
+             "tool_result_string", "tool_result_list", "tool_result_escaped_json", "compact_summary",
+             "inline_sidechain", "subagent_file")
+
+
+class _Writer:
+    """Records of one session file, chained by uuid the way Claude Code writes them."""
+
+    def __init__(self, sid: str, cwd: str, sidechain: bool = False, agent: str = ""):
+        self.sid, self.cwd, self.sidechain, self.agent = sid, cwd, sidechain, agent
+        self.lines: list[dict] = []
+        self.parent: str | None = None
+        self.n = 0
+
+    def _id(self) -> str:
+        self.n += 1
+        return f"{self.sid[:8]}-{self.agent or 'main'}-{self.n:04d}"
+
+    def _record(self, kind: str, message: dict, **extra) -> None:
+        uuid = self._id()
+        rec = {"parentUuid": self.parent, "isSidechain": self.sidechain, "userType": "external", "cwd": self.cwd,
+               "sessionId": self.sid, "version": "2.1.37", "type": kind, "message": message,
+               "timestamp": f"2026-02-01T10:{self.n // 60:02d}:{self.n % 60:02d}.000Z", "uuid": uuid, **extra}
+        if self.agent:
+            rec["agentId"] = self.agent
+        self.lines.append(rec)
+        self.parent = uuid
+
+    def user(self, content, **extra) -> None:
+        self._record("user", {"role": "user", "content": content}, **extra)
+
+    def assistant(self, *blocks: dict) -> None:
+        mid = f"msg_{self._id()}"
+        for block in blocks:  # one line per block, sharing the message id
+            self._record("assistant", {"model": "claude-sonnet-4-5-20250929", "id": mid, "type": "message",
+                                       "role": "assistant", "content": [block]}, requestId=f"req_{mid}")
+
+    def tool(self, name: str, tool_input: dict, result) -> None:
+        tid = f"toolu_{self._id()}"
+        self.assistant({"type": "tool_use", "id": tid, "name": name, "input": tool_input})
+        self.user([{"tool_use_id": tid, "type": "tool_result", "content": result}])
+
+    def data(self) -> bytes:
+        return b"".join(json.dumps(r).encode() + b"\n" for r in self.lines)
+
+
+def planted_session(sid: str, cwd: str, secrets: list[Planted]) -> tuple[bytes, dict[str, bytes]]:
+    """A main session file and its subagent files (name -> bytes), every secret in every
+    position of POSITIONS; the assistant also does ordinary work so rows survive the filters."""
+    main = _Writer(sid, cwd)
+    main.user("You have work on your hook. Run `gt hook` and execute it.")
+    main.assistant({"type": "text", "text": "Checking the hook before anything else."})
+    main.tool("Bash", {"command": "gt hook", "description": "Check hooked work"},
+              "Hooked: gt-42 rotate the service credentials (P1)")
+    subagents: dict[str, bytes] = {}
+    for i, s in enumerate(secrets):
+        main.user(f"The {s.name} credential leaked in chat, here it is so you can rotate it: {s.text}")
+        main.user([{"type": "text", "text": f"Also in the ticket body:\n{s.text}\nplease handle it."}])
+        main.assistant({"type": "thinking", "thinking": f"The value is {s.text}; I must rotate it, not repeat it.",
+                        "signature": "c2ln"},
+                       {"type": "text", "text": f"Rotating the {s.name} credential now; the old one was {s.text} "
+                                                f"and it goes into the vault, then I run the tests."})
+        main.tool("Bash", {"command": f"printf '%s' '{s.text}' | vault kv put secret/{s.name} value=-",
+                           "description": f"Store the {s.name} credential"},
+                  f"Success! Data written to: secret/{s.name}\nvalue: {s.text}")
+        main.tool("Write", {"file_path": f"/srv/app/{s.name}.env", "content": f"APP_ENV=prod\n{s.text}\n",
+                            "env": {"SERVICE_PASSWORD": s.secret, "SERVICE_NAME": s.name}},
+                  [{"type": "text", "text": f"File created successfully at /srv/app/{s.name}.env:\n{s.text}"}])
+        main.tool("Read", {"file_path": f"/srv/app/{s.name}.json"},
+                  json.dumps({"stdout": json.dumps({"name": s.name, "credential": s.text, "rotated": False}),
+                              "exit_code": 0}))
+        if i == 0:  # compaction: the summary carries everything, secrets included
+            main.user(f"This session is being continued from a previous conversation. Summary: the "
+                      f"{s.name} credential {s.text} was rotated.", isCompactSummary=True)
+        side = _Writer(sid, cwd, sidechain=True)  # an inline (1.0.x) sidechain
+        side.parent = main.parent
+        side.user(f"Find where {s.text} is used.")
+        side.assistant({"type": "text", "text": f"It is used in deploy.sh: {s.text}"})
+        main.lines += side.lines
+        agent = _Writer(sid, cwd, agent=f"a{i:03d}{sid[:4]}")
+        agent.user(f"Search the repo for the {s.name} credential {s.text} and report every file.")
+        agent.assistant({"type": "text", "text": f"Searching for {s.text}."})
+        agent.tool("Grep", {"pattern": s.secret, "path": "/srv/app"}, f"/srv/app/{s.name}.env:2:{s.text}")
+        agent.assistant({"type": "text", "text": f"Found it in one file: {s.name}.env holds {s.text}."})
+        subagents[f"agent-{agent.agent}.jsonl"] = agent.data()
+        main.assistant({"type": "text", "text": f"Rotated {s.name} and ran the tests: all green. Closing."})
+    main.tool("Bash", {"command": "bd close gt-42 && gt done", "description": "Close the bead and finish"},
+              "Closed gt-42\nWork submitted to the merge queue.")
+    main.assistant({"type": "text", "text": "Done: credentials rotated, bead closed, work submitted with gt done."})
+    return main.data(), subagents
+
+
+def write_planted_corpus(root, cwds: dict[str, str], secrets: list[Planted], per_session: int = 6):
+    """Under `root`, for each role's cwd, sessions that together hold every secret in every
+    position (each session `per_session` of them). Returns the session ids by role."""
+    from pathlib import Path
+
+    root = Path(root)
+    ids: dict[str, list[str]] = {}
+    for r, (role, cwd) in enumerate(sorted(cwds.items())):
+        folder = root / ("-" + cwd.strip("/").replace("/", "-"))
+        for k in range(0, len(secrets), per_session):
+            sid = f"{r:02d}{k:02d}c0de-7e57-4a11-8000-0000000000{r:01d}{k // per_session:01d}"
+            main, subagents = planted_session(sid, cwd, secrets[k:k + per_session])
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / f"{sid}.jsonl").write_bytes(main)
+            for name, data in subagents.items():
+                (folder / sid / "subagents").mkdir(parents=True, exist_ok=True)
+                (folder / sid / "subagents" / name).write_bytes(data)
+            ids.setdefault(role, []).append(sid)
+    return ids

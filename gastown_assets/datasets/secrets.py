@@ -51,7 +51,7 @@ import orjson
 REDACTED = "[REDACTED:{kind}]"
 GENERIC = "generic_secret"  # kind of a `NAME=value` assignment whose NAME says it holds a secret
 
-__all__ = ["REDACTED", "GENERIC", "PLUGIN_NAMES", "Finding", "Redactor", "redact_row", "scan_row"]
+__all__ = ["REDACTED", "GENERIC", "PLUGIN_NAMES", "Finding", "Redactor", "Removed", "redact_row", "scan_row"]
 
 
 @dataclass(frozen=True)
@@ -649,6 +649,8 @@ def _plugin_spans(plugin: _Plugin, text: str, lo: int, hi: int) -> Iterable[Span
             if plugin.name == "NpmDetector":  # its group runs to the end of the line
                 value = _NPM_VALUE.match(text, start)
                 end = value.end() if value else end
+            elif plugin.name == "AzureStorageKeyDetector" and text.startswith("AccountKey=", start):
+                start += len("AccountKey=")  # its name stays, as for every value after a name
             elif plugin.name == "JwtTokenDetector":
                 end = _PLUGIN_TAIL.match(text, end).end()
             elif plugin.name == "PrivateKeyDetector":  # it matches the header only: take the block
@@ -785,32 +787,79 @@ class Redactor:
             return []
         return [Finding(k, s, e) for s, e, k in self._spans(text)]
 
-    def redact(self, text: str) -> tuple[str, Counter]:
-        """`text` with every secret replaced by `[REDACTED:<kind>]`, and the count of each kind."""
+    def redact(self, text: str, removed: list | None = None) -> tuple[str, Counter]:
+        """`text` with every secret replaced by `[REDACTED:<kind>]`, and the count of each kind.
+
+        Given a list, `removed` gains one `Removed` per secret replaced: its kind, its value and
+        where its marker sits in the returned text. That list is the caller's to reduce (to a
+        salted hash) and drop; nothing here keeps or shows it."""
         spans = self._spans(text) if text else None
         counts: Counter = Counter.__new__(Counter)  # = Counter(), without its slow __init__ (hot path)
+        mine: list[Removed] = []
         for _ in range(4):  # a replacement can expose a new context: rescan until stable (idempotent)
             if not spans:
                 break
-            parts, last = [], 0
+            parts, last, out_at, placed = [], 0, 0, []
             for start, end, kind in spans:
                 parts.append(text[last:start])
-                parts.append(REDACTED.format(kind=kind))
+                out_at += start - last
+                marker = REDACTED.format(kind=kind)
+                parts.append(marker)
+                placed.append((start, end, out_at, len(marker)))
+                if removed is not None:
+                    mine.append(Removed(kind, text[start:end], out_at))
+                out_at += len(marker)
                 counts[kind] += 1
                 last = end
             parts.append(text[last:])
+            if removed is not None and len(mine) > len(placed):  # earlier passes' markers moved
+                mine[:-len(placed)] = [r._replace(at=_moved(r.at, placed)) for r in mine[:-len(placed)]]
             text = "".join(parts)
             spans = self._spans(text)
+        if removed is not None:
+            removed.extend(mine)
         return text, counts
 
-    def redact_value(self, name: str, value: str) -> tuple[str, Counter]:
+    def redact_value(self, name: str, value: str, removed: list | None = None) -> tuple[str, Counter]:
         """A value stored under `name` (`{"DB_PASSWORD": "..."}`): redacted whole when the name
-        says it holds a secret and the value looks like one."""
-        text, counts = self.redact(value)
+        says it holds a secret and the value looks like one. `removed` as for `redact`."""
+        mine: list[Removed] | None = [] if removed is not None else None
+        text, counts = self.redact(value, mine)
         if _SECRET_NAME.search(name) and _bare_secret(name, text):
             counts[GENERIC] += 1
+            if removed is not None:
+                removed.append(Removed(GENERIC, value, 0))
             return REDACTED.format(kind=GENERIC), counts
+        if removed is not None:
+            removed.extend(mine)
         return text, counts
+
+
+@dataclass(frozen=True, slots=True)
+class Removed:
+    """A secret `Redactor.redact` replaced: its kind, its VALUE, and the offset of its marker in
+    the redacted text (what precedes it there is its context). Reduce it to a salted hash at
+    once: it must never be written, logged or shown (its repr hides the value)."""
+
+    kind: str
+    value: str = field(repr=False)
+    at: int
+
+    def _replace(self, **changes) -> "Removed":
+        return Removed(**{"kind": self.kind, "value": self.value, "at": self.at, **changes})
+
+
+def _moved(at: int, placed: list[tuple[int, int, int, int]]) -> int:
+    """Where offset `at` of a text is after the replacements `placed` ((start, end, offset and
+    length of the marker in the new text), in order); inside a replaced span: at its marker."""
+    shift = 0
+    for start, end, out_at, size in placed:
+        if at < start:
+            break
+        if at < end:
+            return out_at
+        shift = out_at + size - end
+    return at + shift
 
 
 def _bare_secret(name: str, value: str) -> bool:
