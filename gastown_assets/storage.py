@@ -221,6 +221,43 @@ class DataStore:
             return []
         return sorted(p.rstrip("/").rsplit("/", 1)[-1] for p in found)
 
+    def find(self, prefix: str) -> list[str]:
+        """Keys of every file under `prefix` (recursively; empty when there is none), sorted."""
+        if not self.remote:
+            d = self.local / prefix
+            if d.is_file():
+                return [prefix]
+            return sorted(p.relative_to(self.local).as_posix() for p in d.rglob("*") if p.is_file()) if d.is_dir() else []
+        with self._named(prefix):
+            try:
+                found = self.fs.find(self._path(prefix), withdirs=False, detail=True)
+            except FileNotFoundError:
+                return []
+        root = self._root.rstrip("/") + "/"
+        # Some stores list a folder (an empty one, too) as an entry of its own: files only.
+        return sorted(p[len(root):] for p, info in found.items() if p.startswith(root) and info.get("type") != "directory")
+
+    def remove(self, prefix: str) -> list[str]:
+        """Delete every file under `prefix` (and `prefix` itself when it is a file); returns the
+        keys removed. Locally, the folder goes too."""
+        keys = self.find(prefix)
+        if not self.remote:
+            target = self.local / prefix
+            if target.is_dir() and not target.is_symlink():
+                shutil.rmtree(target)
+            elif target.exists() or target.is_symlink():
+                target.unlink()
+            return keys
+        with self._named(prefix):
+            if keys:
+                self.fs.rm([self._path(k) for k in keys])
+            try:  # a store that keeps folders (SeaweedFS's filer) keeps an empty one otherwise
+                self.fs.rm(self._path(prefix), recursive=True)
+            except FileNotFoundError:
+                pass
+            self.fs.invalidate_cache(self._path(prefix))
+        return keys
+
     def _current(self, key: str, local: Path) -> bool:
         with self._named(key):
             info = self.fs.info(self._path(key))
