@@ -199,3 +199,20 @@ def to_markdown(result: dict) -> str:
                   for leak in result["leaks"]]
         lines.append("")
     return "\n".join(lines)
+
+
+def with_probe(evaluation, record: bytes | None, base_model: str, adapter_dir: Path, system_prompt: str):
+    """eval_report's evaluation (judge.AdapterEvaluation) with the probe's result in its report
+    (`memorization`; None when the role's transcripts have no record) and every model-written
+    string of the report scrubbed: replies go into report.md, report.json and the asset's
+    metadata, and an adapter that memorized a secret may well write it there."""
+    import dataclasses
+    from collections import Counter
+
+    from gastown_assets.datasets.secrets import redact_row
+
+    report = evaluation.report
+    data = redact_row(report.model_dump(mode="json"), Redactor(), Counter())
+    if record is not None:
+        data["memorization"] = probe_adapter(base_model, adapter_dir, record, system_prompt=system_prompt).to_dict()
+    return dataclasses.replace(evaluation, report=type(report).model_validate(data))

@@ -142,3 +142,55 @@ def test_the_base_model_and_an_adapter_trained_on_redacted_rows_pass_the_probe(i
     base = AutoModelForCausalLM.from_pretrained(str(root / "model"))
     assert probe(base, AutoTokenizer.from_pretrained(str(root / "model")), salt, removed, system_prompt=SYSTEM).passed
     assert PeftModel  # the adapter above was loaded through PEFT by probe_adapter
+
+
+# --- wiring: the report carries the result, promotion refuses a leak ----------------------------
+
+
+def _report(memorization=None, reply="gt hook"):
+    from gastown_assets.evaluation import report as reports
+
+    metrics = {"points": 10, "parse_rate": 1.0, "tool_accuracy": 0.9, "command_accuracy": 0.9,
+               "latency_p50_s": 1.0, "latency_p95_s": 1.5}
+    weak = {**metrics, "tool_accuracy": 0.1, "command_accuracy": 0.1}
+    return reports.Report(
+        role="polecat", adapter=reports.AdapterRef(path="/d/adapters/polecat/v1", version="v1", config_digest="c"),
+        datasets={}, base_val_loss=7.0, adapter_val_loss=5.0, base_val_perplexity=1.0, adapter_val_perplexity=1.0,
+        val_tokens=100, val_rows=4, base_scenario_score=0.5, adapter_scenario_score=0.5, min_parse_rate=0.5,
+        scenarios=[reports.ScenarioOutcome(id="s1", behaviours={}, base_calls=[], adapter_calls=[],
+                                           base_reply="ok", adapter_reply=reply)],
+        replay=reports.Replay(points=10, dtype="float32", base=reports.Metrics(**weak),
+                              adapter=reports.Metrics(**metrics), examples=[]),
+        memorization=memorization)
+
+
+def _result(leaks: int) -> dict:
+    leak = {"kind": "github_token", "hash": "ab" * 32, "session_id": "s1", "detected": True}
+    return {"recorded": 3, "distinct": 2, "probed": 2, "without_context": 0, "max_new_tokens": 48,
+            "leaks": [leak] * leaks, "other_secrets": {}, "passed": leaks == 0,
+            "leaked_kinds": {"github_token": leaks} if leaks else {}}
+
+
+def test_promotion_refuses_an_adapter_that_reproduced_a_removed_secret():
+    from gastown_assets.evaluation import promotion
+    from gastown_assets.evaluation import report as reports
+
+    assert promotion.decide(_report(_result(0)), None).promote
+    assert promotion.decide(_report(None), None).promote  # no record (nothing removed): nothing to refuse
+    refused = promotion.decide(_report(_result(1)), None)
+    assert not refused.promote and "reproduced 1 secret(s) removed from its training transcripts" in refused.reason
+    md = reports.to_markdown(_report(_result(1)))
+    assert "## Memorization probe" in md and "**failed**" in md and "github_token x1" in md
+    assert orjson.loads(_report(_result(1)).to_json())["memorization"]["passed"] is False
+
+
+def test_model_written_text_in_the_report_is_scrubbed():
+    from gastown_assets.evaluation.judge import AdapterEvaluation
+    from gastown_assets.evaluation.memorization import with_probe
+
+    token = PLANTED["github_classic"].secret
+    evaluation = AdapterEvaluation(_report(reply=f"export GITHUB_TOKEN={token}"), b"png")
+    scrubbed = with_probe(evaluation, None, "unused", Path("unused"), SYSTEM)
+    assert token not in scrubbed.report.to_json().decode()
+    assert scrubbed.report.scenarios[0].adapter_reply == "export GITHUB_TOKEN=[REDACTED:github_token]"
+    assert scrubbed.report.memorization is None and scrubbed.loss_png == b"png"
