@@ -194,3 +194,18 @@ def test_model_written_text_in_the_report_is_scrubbed():
     assert token not in scrubbed.report.to_json().decode()
     assert scrubbed.report.scenarios[0].adapter_reply == "export GITHUB_TOKEN=[REDACTED:github_token]"
     assert scrubbed.report.memorization is None and scrubbed.loss_png == b"png"
+
+
+def test_promoted_adapter_records_a_leaky_adapter_then_fails(tmp_path):
+    import dagster as dg
+
+    from gastown_assets.defs.evaluation import promoted_adapter
+    from gastown_assets.defs.resources import GastownConfig
+
+    gastown = GastownConfig(data_dir=str(tmp_path / "data"), sessions_dir=str(tmp_path))
+    with pytest.raises(dg.Failure, match="not promoted: it reproduced 1 secret"):
+        promoted_adapter(dg.build_asset_context(partition_key="polecat"), gastown=gastown,
+                         eval_report=_report(_result(1)))
+    registry = orjson.loads((tmp_path / "data/adapters/polecat/registry.json").read_bytes())
+    assert registry["current"] is None and registry["history"][-1]["promoted"] is False
+    assert "reproduced 1 secret(s)" in registry["history"][-1]["reason"]
