@@ -135,7 +135,8 @@ def bench(size_mb: int, work: Path) -> None:
     shutil.copytree(shared / "models", data / "models")
     floor_json = orjson_floor(corpus)
     full, rss, tree_rss = run_build(corpus, data)
-    floor_tok, row_chars = tokenizer_floor(data, data / "models" / "tiny-qwen2")
+    model_dir = next(p.parent for p in (data / "models").glob("*/config.json"))  # the profile's base model
+    floor_tok, row_chars = tokenizer_floor(data, model_dir)
     # one new session: a copy of one sample polecat file under a fresh id
     src = next(p for p in sorted(SESSIONS_DIR.rglob("*.jsonl")) if "polecats" in p.parent.name)
     new = corpus / "new" / src.parent.name / f"{uuid.uuid4()}.jsonl"

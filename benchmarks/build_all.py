@@ -19,8 +19,8 @@ from gastown_assets.transcripts.store import read_stored_lines
 
 
 def main() -> None:
-    s = Settings.from_env()
-    base = resolve_base_model(s.config_dir, "local", s.data_dir)
+    s = Settings.from_env()  # GASTOWN_PROFILE picks the tokenizer (default: local)
+    base = resolve_base_model(s.config_dir, s.profile, s.data_dir)
     if "--model-only" in sys.argv:
         return
     count = chat_token_counter(base.name_or_path)
@@ -35,7 +35,7 @@ def main() -> None:
                              CorpusTally())
         collected = time.perf_counter()
         result = build(read_stored_lines(Path(store.path)),
-                       spec_for(s.config_dir, role, "local", s.data_dir, base.digest), count,
+                       spec_for(s.config_dir, role, s.profile, s.data_dir, base.digest), count,
                        s.role_dir("datasets", role), input_digest=store.digest)
         print(f"{role}: {store.sessions} sessions -> train {result.train.rows} / val {result.val.rows} rows "
               f"(sessions {collected - start:.1f} s, rows {time.perf_counter() - collected:.1f} s)", flush=True)

@@ -2,6 +2,7 @@
 
     python -m gastown_assets pull-adapter ROLE [DEST] [--version V]
     python -m gastown_assets replay ROLE --sessions DIR [--adapter current|VERSION] [--limit N] [--json]
+    python -m gastown_assets prune [--keep N] [--dry-run]
 
 The data dir is GASTOWN_DATA_DIR (a folder, or s3://bucket/prefix with the standard AWS_*
 variables; AWS_ENDPOINT_URL for an S3-compatible store), the profile GASTOWN_PROFILE, as for the
@@ -64,8 +65,29 @@ def main(argv: list[str] | None = None) -> int:
     rep.add_argument("--limit", type=int, help="decision points replayed (default: eval.replay_points)")
     rep.add_argument("--json", action="store_true", help="print one JSON object")
     rep.set_defaults(run=_replay)
+    # prune: old dataset, transcript and adapter versions nothing refers to (gastown_assets/prune.py)
+    prune = sub.add_parser("prune", help="remove old versions no pointer, registry entry or the last N refer to")
+    prune.add_argument("--keep", type=int, default=3, help="newest versions kept per role and kind (default 3)")
+    prune.add_argument("--dry-run", action="store_true", help="list what would be removed, remove nothing")
+    prune.set_defaults(run=_prune)
     args = parser.parse_args(argv)
     return args.run(args)
+
+
+def _prune(args) -> int:
+    from gastown_assets.prune import prune
+    from gastown_assets.settings import Settings
+    from gastown_assets.storage import StoreError
+
+    store = Settings.from_env().store
+    try:
+        plan = prune(store, args.keep, args.dry_run)
+    except (ValueError, StoreError) as exc:
+        print(f"prune: {exc}", file=sys.stderr)
+        return 1
+    print(f"{store.url}:")
+    print("\n".join(plan.lines(args.dry_run)))
+    return 0
 
 
 if __name__ == "__main__":

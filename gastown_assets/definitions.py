@@ -5,6 +5,7 @@ import dagster as dg
 from gastown_assets.defs.datasets import role_datasets
 from gastown_assets.defs.evaluation import adapter_beats_base, eval_report, promoted_adapter
 from gastown_assets.defs.jobs import build_datasets_job, train_adapter_job
+from gastown_assets.defs.prune import prune_job, prune_weekly
 from gastown_assets.defs.resources import GastownConfig, StoreIOManager, WandbConfig
 from gastown_assets.defs.sensors import retrain_on_new_sessions
 from gastown_assets.defs.training import base_model, lora_adapter
@@ -15,7 +16,9 @@ defs = dg.Definitions(
     assets=[raw_transcripts, role_datasets, base_model, lora_adapter, eval_report, promoted_adapter],
     asset_checks=[adapter_beats_base],
     sensors=[retrain_on_new_sessions],
-    jobs=[build_datasets_job, train_adapter_job],
+    jobs=[build_datasets_job, train_adapter_job,
+          prune_job],
+    schedules=[prune_weekly],
     resources={
         "gastown": gastown,
         "wandb": WandbConfig.from_env(),

@@ -221,16 +221,50 @@ class DataStore:
             return []
         return sorted(p.rstrip("/").rsplit("/", 1)[-1] for p in found)
 
+    def find(self, prefix: str) -> list[str]:
+        """Keys of every file under `prefix` (recursively; empty when there is none), sorted."""
+        return sorted(self.files(prefix))
+
+    def files(self, prefix: str) -> dict[str, tuple[int, float]]:
+        """Every file under `prefix` (recursively): key -> (size, last written, epoch seconds).
+        Locally, links are not followed (an adapter's `current` is not a second copy)."""
+        if not self.remote:
+            return local_files(self.local, prefix)
+        with self._named(prefix):
+            try:
+                found = self.fs.find(self._path(prefix), withdirs=False, detail=True)
+            except FileNotFoundError:
+                return {}
+        root = self._root.rstrip("/") + "/"
+        # Some stores list a folder (an empty one, too) as an entry of its own: files only.
+        return {p[len(root):]: (int(info.get("size") or 0), _written(info)) for p, info in found.items()
+                if p.startswith(root) and info.get("type") != "directory"}
+
+    def remove(self, prefix: str) -> list[str]:
+        """Delete every file under `prefix` (and `prefix` itself when it is a file); returns the
+        keys removed. Locally, the folder goes too."""
+        keys = self.find(prefix)
+        if not self.remote:
+            target = self.local / prefix
+            if target.is_dir() and not target.is_symlink():
+                shutil.rmtree(target)
+            elif target.exists() or target.is_symlink():
+                target.unlink()
+            return keys
+        with self._named(prefix):
+            if keys:
+                self.fs.rm([self._path(k) for k in keys])
+            try:  # a store that keeps folders (SeaweedFS's filer) keeps an empty one otherwise
+                self.fs.rm(self._path(prefix), recursive=True)
+            except FileNotFoundError:
+                pass
+            self.fs.invalidate_cache(self._path(prefix))
+        return keys
+
     def _current(self, key: str, local: Path) -> bool:
         with self._named(key):
             info = self.fs.info(self._path(key))
-        written = info.get("LastModified") or info.get("updated") or info.get("mtime")
-        if hasattr(written, "timestamp"):
-            written = written.timestamp()
-        elif isinstance(written, str):
-            from datetime import datetime
-
-            written = datetime.fromisoformat(written.replace("Z", "+00:00")).timestamp()
+        written = _written(info)
         st = local.stat()
         return info.get("size") == st.st_size and written is not None and st.st_mtime >= written
 
@@ -240,3 +274,35 @@ class DataStore:
                 return self.fs.size(self._path(key)) == local.stat().st_size
         except FileNotFoundError:
             return False
+
+
+def _written(info: dict) -> float | None:
+    """When an object was last written (epoch seconds), from an fsspec info dict."""
+    written = info.get("LastModified") or info.get("updated") or info.get("mtime")
+    if hasattr(written, "timestamp"):
+        return written.timestamp()
+    if isinstance(written, str):
+        from datetime import datetime
+
+        return datetime.fromisoformat(written.replace("Z", "+00:00")).timestamp()
+    return float(written) if isinstance(written, (int, float)) else None
+
+
+def local_files(root: Path, prefix: str) -> dict[str, tuple[int, float]]:
+    """Files under root/prefix, not following links: key -> (size, mtime)."""
+    start = root / prefix
+    if start.is_symlink():
+        return {}
+    if start.is_file():
+        st = start.stat()
+        return {prefix: (st.st_size, st.st_mtime)}
+    out = {}
+    for folder, dirs, names in os.walk(start):
+        dirs[:] = [d for d in dirs if not os.path.islink(os.path.join(folder, d))]
+        for name in names:
+            path = Path(folder) / name
+            if path.is_symlink():
+                continue
+            st = path.stat()
+            out[path.relative_to(root).as_posix()] = (st.st_size, st.st_mtime)
+    return out

@@ -51,7 +51,7 @@ import orjson
 REDACTED = "[REDACTED:{kind}]"
 GENERIC = "generic_secret"  # kind of a `NAME=value` assignment whose NAME says it holds a secret
 
-__all__ = ["REDACTED", "GENERIC", "PLUGIN_NAMES", "Finding", "Redactor", "redact_row", "scan_row"]
+__all__ = ["REDACTED", "GENERIC", "PLUGIN_NAMES", "Finding", "Redactor", "Removed", "redact_row", "scan_row"]
 
 
 @dataclass(frozen=True)
@@ -502,33 +502,38 @@ def _trim_unquoted(b: bytes, start: int, end: int) -> int:
 # detect-secrets plugins
 # --------------------------------------------------------------------------------------------
 
-# (module, class, our kind for its findings, value must hold a digit). The digit rule is for the
-# assignment-style plugins, whose 44/48/64-character values otherwise match test names
-# (`PASS: TestLogging_ContextSessionID_WhenNoGlobalSet` is an IBM key to them).
-_PLUGIN_SPECS: tuple[tuple[str, str, str, bool], ...] = (
-    ("aws", "AWSKeyDetector", "aws_access_key_id", False),
-    ("artifactory", "ArtifactoryDetector", "artifactory_token", False),
-    ("azure_storage_key", "AzureStorageKeyDetector", "azure_storage_key", False),
-    ("basic_auth", "BasicAuthDetector", "url_password", False),
-    ("cloudant", "CloudantDetector", "cloudant_credential", False),
-    ("discord", "DiscordBotTokenDetector", "discord_bot_token", False),
-    ("github_token", "GitHubTokenDetector", "github_token", False),
-    ("gitlab_token", "GitLabTokenDetector", "gitlab_token", False),
-    ("ibm_cloud_iam", "IbmCloudIamDetector", "ibm_cloud_iam_key", True),
-    ("ibm_cos_hmac", "IbmCosHmacDetector", "ibm_cos_hmac_secret", True),
-    ("jwt", "JwtTokenDetector", "jwt", False),
-    ("mailchimp", "MailchimpDetector", "mailchimp_key", False),
-    ("npm", "NpmDetector", "npm_token", False),
-    ("openai", "OpenAIDetector", "openai_key", False),
-    ("private_key", "PrivateKeyDetector", "private_key", False),
-    ("pypi_token", "PypiTokenDetector", "pypi_token", False),
-    ("sendgrid", "SendGridDetector", "sendgrid_key", False),
-    ("slack", "SlackDetector", "slack_token", False),
-    ("softlayer", "SoftlayerDetector", "softlayer_key", True),
-    ("square_oauth", "SquareOAuthDetector", "square_oauth_secret", False),
-    ("stripe", "StripeDetector", "stripe_key", False),
-    ("telegram_token", "TelegramBotTokenDetector", "telegram_bot_token", False),
-    ("twilio", "TwilioKeyDetector", "twilio_key", False),
+# (module, class, our kind for its findings, value must hold a digit, where the secret is). The
+# digit rule is for the assignment-style plugins, whose 44/48/64-character values otherwise match
+# test names (`PASS: TestLogging_ContextSessionID_WhenNoGlobalSet` is an IBM key to them).
+# Where the secret is: WHOLE, the whole match (a token: its regex's groups are parts of it, such
+# as GitLab's `(glpat|gldt|...)-` prefix, so redacting a group would leave the token's body); or
+# VALUE, the first group that matched: the value after a name or inside a URL
+# (`aws_secret_access_key = "<value>"`, `://user:<password>@`, `:_authToken=<token>`).
+WHOLE, VALUE = "whole", "value"
+_PLUGIN_SPECS: tuple[tuple[str, str, str, bool, str], ...] = (
+    ("aws", "AWSKeyDetector", "aws_access_key_id", False, VALUE),  # its key-id regex has no group
+    ("artifactory", "ArtifactoryDetector", "artifactory_token", False, WHOLE),
+    ("azure_storage_key", "AzureStorageKeyDetector", "azure_storage_key", False, WHOLE),
+    ("basic_auth", "BasicAuthDetector", "url_password", False, VALUE),
+    ("cloudant", "CloudantDetector", "cloudant_credential", False, VALUE),
+    ("discord", "DiscordBotTokenDetector", "discord_bot_token", False, WHOLE),
+    ("github_token", "GitHubTokenDetector", "github_token", False, WHOLE),
+    ("gitlab_token", "GitLabTokenDetector", "gitlab_token", False, WHOLE),
+    ("ibm_cloud_iam", "IbmCloudIamDetector", "ibm_cloud_iam_key", True, VALUE),
+    ("ibm_cos_hmac", "IbmCosHmacDetector", "ibm_cos_hmac_secret", True, VALUE),
+    ("jwt", "JwtTokenDetector", "jwt", False, WHOLE),
+    ("mailchimp", "MailchimpDetector", "mailchimp_key", False, WHOLE),
+    ("npm", "NpmDetector", "npm_token", False, VALUE),
+    ("openai", "OpenAIDetector", "openai_key", False, WHOLE),
+    ("private_key", "PrivateKeyDetector", "private_key", False, WHOLE),
+    ("pypi_token", "PypiTokenDetector", "pypi_token", False, WHOLE),
+    ("sendgrid", "SendGridDetector", "sendgrid_key", False, WHOLE),
+    ("slack", "SlackDetector", "slack_token", False, WHOLE),
+    ("softlayer", "SoftlayerDetector", "softlayer_key", True, VALUE),
+    ("square_oauth", "SquareOAuthDetector", "square_oauth_secret", False, WHOLE),
+    ("stripe", "StripeDetector", "stripe_key", False, WHOLE),
+    ("telegram_token", "TelegramBotTokenDetector", "telegram_bot_token", False, WHOLE),
+    ("twilio", "TwilioKeyDetector", "twilio_key", False, WHOLE),
 )
 
 
@@ -539,21 +544,22 @@ class _Plugin:
     denylist: tuple[re.Pattern[str], ...]
     needs_digit: bool
     valid: Callable[[str], bool] | None  # the plugin's own filter (JWT's is_formally_valid)
+    value_group: bool  # the secret is the first group that matched, not the whole match
 
 
 def _load_plugins() -> dict[str, _Plugin]:
     plugins = {}
-    for module, cls_name, kind, needs_digit in _PLUGIN_SPECS:
+    for module, cls_name, kind, needs_digit, where in _PLUGIN_SPECS:
         try:
             cls = getattr(importlib.import_module(f"detect_secrets.plugins.{module}"), cls_name)
         except (ImportError, AttributeError):  # not shipped by this detect-secrets version
             continue
         plugins[cls_name] = _Plugin(cls_name, kind, tuple(cls.denylist), needs_digit,
-                                    getattr(cls, "is_formally_valid", None))
+                                    getattr(cls, "is_formally_valid", None), where == VALUE)
     return plugins
 
 
-_PLUGIN_CLASSES = frozenset(cls_name for _, cls_name, _, _ in _PLUGIN_SPECS)
+_PLUGIN_CLASSES = frozenset(spec[1] for spec in _PLUGIN_SPECS)
 _PLUGINS: dict[str, _Plugin] = {}  # loaded when a hint first fires: importing detect-secrets takes ~0.3 s
 
 
@@ -610,6 +616,23 @@ _KEY_BASE64_BYTES = re.compile(_KEY_BASE64.pattern.encode())
 _EDGE = " \t\r\n\"'=:"
 
 
+_ESCAPE = re.compile(r"\\[nrt]")
+# Delimiters detect-secrets' token regexes do not expect around a token (Artifactory's wants
+# whitespace, `=`, `:` or a double quote): quotes become `"`, brackets and separators a space.
+# No plugin's regex needs them as they are: its quotes are either kind, its brackets optional.
+_DELIMITERS = str.maketrans({"'": '"', "`": '"', "(": " ", ")": " ", "[": " ", "]": " ", "{": " ",
+                             "}": " ", "<": " ", ">": " ", ",": " ", ";": " ", "|": " "})
+
+
+def _plugin_view(text: str) -> str:
+    """The text as detect-secrets' regexes expect it, at the same offsets. They know neither
+    escapes nor JSON inside JSON (`\\"AKC...\\"`): an escape such as `\\n` becomes two spaces
+    and any other backslash one; and delimiters become ones they expect (see _DELIMITERS)."""
+    if "\\" in text:
+        text = _ESCAPE.sub("  ", text).replace("\\", " ")
+    return text.translate(_DELIMITERS)
+
+
 def _plugin_spans(plugin: _Plugin, text: str, lo: int, hi: int) -> Iterable[Span]:
     """The plugin's denylist on text[lo:hi] (a str: character offsets)."""
     for index, regex in enumerate(plugin.denylist):
@@ -621,11 +644,13 @@ def _plugin_spans(plugin: _Plugin, text: str, lo: int, hi: int) -> Iterable[Span
             if plugin.valid is not None and not plugin.valid(m.group()):
                 continue
             start, end = m.span()
-            if m.lastindex:  # the secret is a group (AWS secret, basic auth password, npm token)
+            if plugin.value_group and m.lastindex:  # a value after its name (AWS secret, basic auth password, npm)
                 start, end = next((m.span(i) for i in range(1, m.lastindex + 1) if m.start(i) < m.end(i)), (start, end))
             if plugin.name == "NpmDetector":  # its group runs to the end of the line
                 value = _NPM_VALUE.match(text, start)
                 end = value.end() if value else end
+            elif plugin.name == "AzureStorageKeyDetector" and text.startswith("AccountKey=", start):
+                start += len("AccountKey=")  # its name stays, as for every value after a name
             elif plugin.name == "JwtTokenDetector":
                 end = _PLUGIN_TAIL.match(text, end).end()
             elif plugin.name == "PrivateKeyDetector":  # it matches the header only: take the block
@@ -691,6 +716,7 @@ def _char_offsets(b: bytes, points: Iterable[int]) -> dict[int, int]:
 
 
 _REDACTED_RE = re.compile(r"\[REDACTED:[a-z0-9_]+\]")
+_TOKEN_RUN = re.compile(r"[A-Za-z0-9_\-]*")  # the rest of a token a span ends inside
 _PRIORITY = {GENERIC: 0, "url_password": 1}  # on overlap, the most specific kind names the span
 
 
@@ -728,10 +754,11 @@ class Redactor:
             raw = [(chars[s], chars[e], k) for s, e, k in raw]
             fired = {name: [chars[p] for p in ps] for name, ps in fired.items()}
         plugins = _plugins() if fired else _PLUGINS
+        view = _plugin_view(text) if fired else text
         for name, positions in fired.items():
             if name in plugins:
                 for lo, hi in _windows(positions, len(text)):
-                    raw.extend(_plugin_spans(plugins[name], text, lo, hi))
+                    raw.extend(_plugin_spans(plugins[name], view, lo, hi))
         for kind, regex in self._extra:
             for m in regex.finditer(text):
                 start, end = m.span("secret") if "secret" in regex.groupindex else m.span()
@@ -739,6 +766,9 @@ class Redactor:
                     raw.append((start, end, kind))
         if not raw:
             return raw
+        # A replacement covers the whole secret: a span that stops inside a run of token
+        # characters (a detector whose match ends early, at a `-` or a length limit) runs to its end.
+        raw = [(s, _TOKEN_RUN.match(text, e).end(), k) for s, e, k in raw]
         raw.sort()
         merged: list[Span] = []
         for start, end, kind in raw:
@@ -757,32 +787,79 @@ class Redactor:
             return []
         return [Finding(k, s, e) for s, e, k in self._spans(text)]
 
-    def redact(self, text: str) -> tuple[str, Counter]:
-        """`text` with every secret replaced by `[REDACTED:<kind>]`, and the count of each kind."""
+    def redact(self, text: str, removed: list | None = None) -> tuple[str, Counter]:
+        """`text` with every secret replaced by `[REDACTED:<kind>]`, and the count of each kind.
+
+        Given a list, `removed` gains one `Removed` per secret replaced: its kind, its value and
+        where its marker sits in the returned text. That list is the caller's to reduce (to a
+        salted hash) and drop; nothing here keeps or shows it."""
         spans = self._spans(text) if text else None
         counts: Counter = Counter.__new__(Counter)  # = Counter(), without its slow __init__ (hot path)
+        mine: list[Removed] = []
         for _ in range(4):  # a replacement can expose a new context: rescan until stable (idempotent)
             if not spans:
                 break
-            parts, last = [], 0
+            parts, last, out_at, placed = [], 0, 0, []
             for start, end, kind in spans:
                 parts.append(text[last:start])
-                parts.append(REDACTED.format(kind=kind))
+                out_at += start - last
+                marker = REDACTED.format(kind=kind)
+                parts.append(marker)
+                placed.append((start, end, out_at, len(marker)))
+                if removed is not None:
+                    mine.append(Removed(kind, text[start:end], out_at))
+                out_at += len(marker)
                 counts[kind] += 1
                 last = end
             parts.append(text[last:])
+            if removed is not None and len(mine) > len(placed):  # earlier passes' markers moved
+                mine[:-len(placed)] = [r._replace(at=_moved(r.at, placed)) for r in mine[:-len(placed)]]
             text = "".join(parts)
             spans = self._spans(text)
+        if removed is not None:
+            removed.extend(mine)
         return text, counts
 
-    def redact_value(self, name: str, value: str) -> tuple[str, Counter]:
+    def redact_value(self, name: str, value: str, removed: list | None = None) -> tuple[str, Counter]:
         """A value stored under `name` (`{"DB_PASSWORD": "..."}`): redacted whole when the name
-        says it holds a secret and the value looks like one."""
-        text, counts = self.redact(value)
+        says it holds a secret and the value looks like one. `removed` as for `redact`."""
+        mine: list[Removed] | None = [] if removed is not None else None
+        text, counts = self.redact(value, mine)
         if _SECRET_NAME.search(name) and _bare_secret(name, text):
             counts[GENERIC] += 1
+            if removed is not None:
+                removed.append(Removed(GENERIC, value, 0))
             return REDACTED.format(kind=GENERIC), counts
+        if removed is not None:
+            removed.extend(mine)
         return text, counts
+
+
+@dataclass(frozen=True, slots=True)
+class Removed:
+    """A secret `Redactor.redact` replaced: its kind, its VALUE, and the offset of its marker in
+    the redacted text (what precedes it there is its context). Reduce it to a salted hash at
+    once: it must never be written, logged or shown (its repr hides the value)."""
+
+    kind: str
+    value: str = field(repr=False)
+    at: int
+
+    def _replace(self, **changes) -> "Removed":
+        return Removed(**{"kind": self.kind, "value": self.value, "at": self.at, **changes})
+
+
+def _moved(at: int, placed: list[tuple[int, int, int, int]]) -> int:
+    """Where offset `at` of a text is after the replacements `placed` ((start, end, offset and
+    length of the marker in the new text), in order); inside a replaced span: at its marker."""
+    shift = 0
+    for start, end, out_at, size in placed:
+        if at < start:
+            break
+        if at < end:
+            return out_at
+        shift = out_at + size - end
+    return at + shift
 
 
 def _bare_secret(name: str, value: str) -> bool:

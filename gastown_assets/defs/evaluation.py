@@ -10,7 +10,7 @@ import orjson
 from gastown_assets.datasets.build import DatasetFile
 from gastown_assets.defs.partitions import ROLES
 from gastown_assets.defs.resources import GastownConfig
-from gastown_assets.evaluation import promotion
+from gastown_assets.evaluation import memorization, promotion
 from gastown_assets.evaluation import report as reports
 from gastown_assets.evaluation.judge import REPORT_FILES, evaluate_adapter
 from gastown_assets.evaluation.report import Report
@@ -34,13 +34,17 @@ def eval_report(context: dg.AssetExecutionContext, gastown: GastownConfig, base_
     if missing:
         raise dg.Failure(f"{lora_adapter.path}: adapter {lora_adapter.version} is missing {', '.join(missing)}; "
                          "materialize lora_adapter again")
+    adapter_dir = store.stage_dir(lora_adapter.path, needed)
+    base_path = stage_base_model(store, gastown.load_profile(), base_model)
     try:
         result = evaluate_adapter(settings.config_dir, settings.profile, settings.data_dir, lora_adapter,
-                                  store.stage_dir(lora_adapter.path, needed),
-                                  stage_base_model(store, gastown.load_profile(), base_model),
-                                  store.stage(val_dataset.path), val_dataset.digest, context.log.info)
+                                  adapter_dir, base_path, store.stage(val_dataset.path), val_dataset.digest,
+                                  context.log.info)
     except ConfigError as exc:
         raise dg.Failure(str(exc)) from None
+    record = f"transcripts/{role}/sessions.removed-secrets.json"  # what ingest redacted (transcripts/redact.py)
+    result = memorization.with_probe(result, store.read_bytes(record) if store.exists(record) else None,
+                                     base_path, adapter_dir, gastown.role(role).facts.system_prompt.strip())
     result.write(settings.role_dir("reports", role))
     for name in REPORT_FILES:
         store.put(f"reports/{role}/{name}")
@@ -59,6 +63,7 @@ def eval_report(context: dg.AssetExecutionContext, gastown: GastownConfig, base_
         "base_scenario_score": dg.MetadataValue.float(report.base_scenario_score or 0.0),
         "adapter_scenario_score": dg.MetadataValue.float(report.adapter_scenario_score or 0.0),
         "passes_gate": report.beats_base,
+        "memorization_leaks": len(report.memorization["leaks"]) if report.memorization else 0,
         "adapter_version": lora_adapter.version,
         "report": dg.MetadataValue.path(store.uri(f"reports/{role}/report.json")),
         "summary": dg.MetadataValue.md(reports.to_markdown(report, loss_png=inline)),
@@ -93,6 +98,9 @@ def promoted_adapter(context: dg.AssetExecutionContext, gastown: GastownConfig, 
     registry = promotion.record(store, role, eval_report, decision)
     verb = "promoted" if decision.promote else "kept the current adapter"
     context.log.info(f"{context.partition_key}: {verb}: {decision.reason}")
+    if eval_report.memorization and not eval_report.memorization["passed"]:  # recorded, then failed loudly
+        raise dg.Failure(f"{role}: adapter {eval_report.adapter.version} not promoted: {decision.reason}",
+                         allow_retries=False)
     current = promotion.current_entry(registry)
     return dg.Output(current or {}, data_version=dg.DataVersion(registry["current"] or "none"), metadata={
         "promoted": decision.promote,

@@ -10,7 +10,7 @@ from gastown_assets.defs.resources import GastownConfig
 from gastown_assets.training.config import role_rules
 from gastown_assets.transcripts import find_session_files
 from gastown_assets.transcripts.cache import ParseCache
-from gastown_assets.transcripts.corpus import CorpusTally, collect_role
+from gastown_assets.transcripts.corpus import CorpusTally, collect_role, record_path
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,9 @@ class SessionIndex:
 @dg.asset(partitions_def=ROLES, group_name="transcripts", code_version="1")
 def raw_transcripts(context: dg.AssetExecutionContext, gastown: GastownConfig) -> dg.Output[SessionIndex]:
     """Claude Code session files under GASTOWN_SESSIONS_DIR, parsed, keeping this role's
-    sessions (tagged from each session's cwd by the rules in configs/roles/)."""
+    sessions (tagged from each session's cwd by the rules in configs/roles/). Secrets are
+    redacted as files are parsed: no copy we make holds one; what was removed is recorded as
+    salted hashes with their contexts (removed_secrets.json) for the memorization probe."""
     role, settings = context.partition_key, gastown.settings
     rules = role_rules(settings.config_dir)
     files = list(find_session_files(settings.sessions_roots))
@@ -45,7 +47,7 @@ def raw_transcripts(context: dg.AssetExecutionContext, gastown: GastownConfig) -
             f"sessions per role: {dict(tally.sessions_by_role)}, unmatched: {tally.unmatched}",
             metadata={"unmatched_cwds": dg.MetadataValue.json(tally.unmatched_cwds)}, allow_retries=False)
     # On an object store: transcripts/<role>/<version>/sessions.jsonl, for the datasets run.
-    uri = settings.store.publish(f"transcripts/{role}", digest[:16], [path.name])[path.name]
+    uri = settings.store.publish(f"transcripts/{role}", digest[:16], [path.name, record_path(path).name])[path.name]
     return dg.Output(
         SessionIndex(role, uri, count, digest),
         data_version=dg.DataVersion(digest[:16]),
@@ -61,6 +63,8 @@ def raw_transcripts(context: dg.AssetExecutionContext, gastown: GastownConfig) -
             "unmatched_cwds": dg.MetadataValue.json(tally.unmatched_cwds),
             "subagent_sessions": dg.MetadataValue.json(dict(tally.other_kinds)),
             "skipped": dg.MetadataValue.json(dict(tally.skipped)),
+            "secrets_redacted": store.removed,
+            "redacted_by_type_all_roles": dg.MetadataValue.json(dict(tally.redacted)),
             "sessions_roots": dg.MetadataValue.json([str(p) for p in settings.sessions_roots]),
         },
     )

@@ -75,6 +75,7 @@ class Report(_Model):
     replay: Replay
     min_parse_rate: float
     gate: str = "behaviour"  # eval.gate
+    memorization: dict | None = None  # evaluation/memorization.py: MemorizationResult.to_dict()
 
     @property
     def beats_base_on_loss(self) -> bool:
@@ -193,6 +194,10 @@ def to_markdown(report: Report, loss_png: str | None = LOSS_PNG) -> str:
     if loss_png:
         lines += ["## Training loss", "", f"![training loss]({loss_png})", ""]
     lines += _scenario_lines(report.scenarios)
+    if report.memorization is not None:
+        from gastown_assets.evaluation.memorization import to_markdown as memorization_md
+
+        lines += memorization_md(report.memorization).splitlines() + [""]
     lines += ["## Lineage", "", f"- adapter: `{a.path}` (version `{a.version}`, config `{a.config_digest}`)"]
     lines += [f"- {name}: `{version}`" for name, version in sorted(report.datasets.items())]
     return "\n".join(lines) + "\n"

@@ -6,10 +6,19 @@ given the job's URI, stages the datasets and the base model it names from the st
 own working copy, trains there (resuming from a local checkpoint of the same version), and
 uploads the adapter files under `adapters/<role>/<version>/`. The asset's handle, written after,
 is the pointer to that version.
+
+Checkpoints follow the bucket: each one the trainer saves is uploaded under
+`adapters/<role>/.work-<version>/checkpoint-<step>/` (its trainer_state.json last: the mark
+of a complete checkpoint, as on disk; older ones are then deleted), so a retry on another
+machine, with an empty working copy, fetches the newest and resumes from it. The prefix is
+removed once the adapter is uploaded.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,9 +28,11 @@ import yaml
 from gastown_assets.storage import DataStore
 from gastown_assets.training.base_model import BaseModel
 from gastown_assets.training.config import Profile, ResolvedConfig
-from gastown_assets.training.launch import ADAPTER_DIR_FILES
+from gastown_assets.training.launch import ADAPTER_DIR_FILES, STATE_FILE
 
 PLACEHOLDER = "{data_dir}"
+# Set in the trainer's environment by run_job: where its checkpoints go in the store.
+CHECKPOINT_KEY_ENV = "GASTOWN_CHECKPOINT_KEY"
 
 
 @dataclass(frozen=True)
@@ -92,3 +103,70 @@ def stage_base_model(store: DataStore, profile: Profile, base: BaseModel) -> str
         return base.name_or_path
     _stage_input(store, path, folder=True)
     return str(store.local / path[len(PLACEHOLDER) + 1:])
+
+
+# --- checkpoints in the store ----------------------------------------------------------------
+
+
+def work_key(store: DataStore, job: Job) -> str:
+    """`adapters/<role>/.work-<version>`: the job's work dir, as a key."""
+    return store.local_key(job.work_dir)
+
+
+def _step(name: str) -> int | None:
+    tail = name.rsplit("-", 1)[-1]
+    return int(tail) if name.startswith("checkpoint-") and tail.isdigit() else None
+
+
+def remote_checkpoints(store: DataStore, key: str) -> dict[int, list[str]]:
+    """Complete checkpoints under `key` (their trainer_state.json is there): step -> file keys."""
+    files: dict[int, list[str]] = {}
+    for k in store.find(key):
+        parts = k[len(key) + 1:].split("/")
+        step = _step(parts[0]) if len(parts) > 1 else None
+        if step is not None:
+            files.setdefault(step, []).append(k)
+    return {step: keys for step, keys in files.items()
+            if any(k.endswith(f"checkpoint-{step}/{STATE_FILE}") for k in keys)}
+
+
+def upload_checkpoint(store: DataStore, key: str, checkpoint: Path) -> str:
+    """Upload a finished checkpoint folder under `key/<its name>/`, trainer_state.json last,
+    then delete the older ones from the store. Returns its prefix."""
+    prefix = f"{key}/{checkpoint.name}"
+    files = sorted((p for p in checkpoint.rglob("*") if p.is_file()), key=lambda p: (p.name == STATE_FILE, str(p)))
+    for f in files:
+        store.put(f"{prefix}/{f.relative_to(checkpoint).as_posix()}", f)
+    step = _step(checkpoint.name)
+    for older in [k for k in store.listdir(key) if (s := _step(k)) is not None and step is not None and s < step]:
+        store.remove(f"{key}/{older}")
+    return prefix
+
+
+def fetch_latest_checkpoint(store: DataStore, key: str, work_dir: Path) -> Path | None:
+    """Download the newest complete checkpoint under `key` into `work_dir` (into place by one
+    rename); None when the store has none."""
+    found = remote_checkpoints(store, key)
+    if not found:
+        return None
+    step = max(found)
+    dest = work_dir / f"checkpoint-{step}"
+    work_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=work_dir))
+    try:
+        base = f"{key}/checkpoint-{step}/"
+        for k in found[step]:
+            target = staging / k[len(base):]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            store.fetch(k, target)
+        shutil.rmtree(dest, ignore_errors=True)
+        os.replace(staging, dest)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return dest
+
+
+def remove_checkpoints(store: DataStore, key: str) -> None:
+    """The finished version's checkpoints are only for resuming it: gone once it is uploaded."""
+    if store.remote:
+        store.remove(key)

@@ -65,15 +65,20 @@ def track_cuda_memory(info: dict[str, Any], logs: dict[str, Any] | None = None) 
         info.update(cuda_device=torch.cuda.get_device_name(), cuda_allocated_at_start_gib=torch.cuda.memory_allocated() / gib)
 
 
+def say(line: str) -> None:
+    """A progress line: on stdout, and in the Dagster run log under Pipes."""
+    print(f"[gastown] {line}", flush=True)
+    pipes = _pipes()
+    if pipes is not None:
+        pipes.log.info(line)
+
+
 class ReportCallback(TrainerCallback):
     def __init__(self, output_dir: Path):
         self.output_dir = output_dir
 
     def _say(self, line: str) -> None:
-        print(f"[gastown] {line}", flush=True)
-        pipes = _pipes()
-        if pipes is not None:
-            pipes.log.info(line)
+        say(line)
 
     def on_train_begin(self, args, state, control, **kwargs):
         if state.is_world_process_zero:
@@ -103,9 +108,41 @@ class ReportCallback(TrainerCallback):
                 f.write(orjson.dumps(state.log_history, option=orjson.OPT_INDENT_2))
 
 
+class CheckpointUpload(TrainerCallback):
+    """Each saved checkpoint goes to the object store (training/remote.py), so a retry on
+    another machine resumes from it. A failed upload is said, not fatal: training goes on."""
+
+    def __init__(self, key: str):
+        self.key = key
+
+    def on_save(self, args, state, control, **kwargs):
+        if not state.is_world_process_zero:
+            return
+        from gastown_assets.settings import Settings
+        from gastown_assets.training.remote import upload_checkpoint
+
+        checkpoint = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+        if not checkpoint.is_dir():
+            return
+        store = Settings.from_env().store
+        try:
+            prefix = upload_checkpoint(store, self.key, checkpoint)
+        except OSError as exc:
+            say(f"checkpoint-{state.global_step} NOT uploaded, a retry elsewhere cannot resume from it: {exc}")
+        else:
+            say(f"checkpoint-{state.global_step} uploaded to {store.uri(prefix)}")
+
+
 class ReporterPlugin(BasePlugin):
     def add_callbacks_pre_trainer(self, cfg, model):
-        return [ReportCallback(Path(cfg.output_dir))]
+        import os
+
+        from gastown_assets.training.remote import CHECKPOINT_KEY_ENV
+
+        callbacks = [ReportCallback(Path(cfg.output_dir))]
+        if os.environ.get(CHECKPOINT_KEY_ENV):  # a job from the object store (run_job)
+            callbacks.append(CheckpointUpload(os.environ[CHECKPOINT_KEY_ENV]))
+        return callbacks
 
 
 class CpuPlugin(BasePlugin):

@@ -84,6 +84,12 @@ def run_job(job_uri: str) -> str:
 
     store = Settings.from_env().store
     job = remote.stage_job(store, job_uri)
+    key = remote.work_key(store, job)
+    if launch.latest_checkpoint(job.work_dir) is None:  # another machine may have got further
+        fetched = remote.fetch_latest_checkpoint(store, key, job.work_dir)
+        if fetched is not None:
+            print(f"[gastown] fetched {fetched.name} from {store.uri(key)}", flush=True)
+    os.environ[remote.CHECKPOINT_KEY_ENV] = key  # the reporter plugin uploads each checkpoint there
     started = launch.prepare(job.resolved, job.work_dir, job.num_processes)
     if started.resumed_from:
         print(f"[gastown] resuming from {started.resumed_from}", flush=True)
@@ -93,6 +99,7 @@ def run_job(job_uri: str) -> str:
         train(str(started.config_path))
     launch.collect(job.work_dir, job.adapter_dir, started.resumed_from)
     uri = remote.upload_adapter(store, job)
+    remote.remove_checkpoints(store, key)
     print(f"[gastown] adapter uploaded to {uri}", flush=True)
     return uri
 

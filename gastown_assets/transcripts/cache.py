@@ -28,10 +28,12 @@ from gastown_assets.atomic import atomic_open
 from .discover import SessionFile
 from .pool import Done, ordered_map
 from .reader import read_sessions
+from .redact import RemovedSecret, SessionRedactor, cache_salt
 from .stats import ParseStats
 from .store import session_line
 
-FORMAT = 6  # bump when the parser's output or the manifest's layout changes: old entries are re-parsed
+FORMAT = 7  # bump when the parser's output or the manifest's layout changes: old entries are re-parsed
+# 7: secrets redacted at ingest (bodies hold no secret), removed secrets recorded (hash and context)
 
 
 class CachedSession(NamedTuple):
@@ -51,13 +53,15 @@ class CacheEntry(NamedTuple):
     sha256: str
     body: str  # file name of the body next to the manifest
     body_size: int  # checked before use: cache files are not fsynced
-    stats: dict  # what the corpus tally sums: bytes, lines, skipped
+    stats: dict  # what the corpus tally sums: bytes, lines, skipped, redacted
     sessions: tuple[CachedSession, ...]
+    removed: tuple[RemovedSecret, ...] = ()  # secrets redacted in this file (hashes, never values)
 
     @classmethod
     def from_row(cls, row: list) -> "CacheEntry":
         # tuple.__new__ directly: a NamedTuple's own __new__ binds arguments (10^4 entries a run)
-        return _new(cls, (*row[:7], tuple([_new(CachedSession, s) for s in row[7]])))
+        return _new(cls, (*row[:7], tuple([_new(CachedSession, s) for s in row[7]]),
+                          tuple([_new(RemovedSecret, r) for r in row[8]]) if row[8] else ()))
 
 
 _new = tuple.__new__
@@ -78,6 +82,19 @@ class ParseCache:
         self.reused = 0
         self._loaded: dict[str, CacheEntry] | None = None  # read when first needed
         self._changed = False
+        self._salt: bytes | None = None
+
+    @property
+    def salt(self) -> bytes:
+        """The salt of the removed secrets' hashes (made with the cache, kept beside it)."""
+        if self._salt is None:
+            self._salt = cache_salt(self.dir)
+        return self._salt
+
+    @property
+    def salt_id(self) -> str:
+        """Names the salt (not a secret: a hash of it), for what depends on it."""
+        return hashlib.sha256(self.salt).hexdigest()[:16]
 
     @property
     def _entries(self) -> dict[str, CacheEntry]:
@@ -86,11 +103,13 @@ class ParseCache:
         return self._loaded
 
     def _load_manifest(self) -> dict[str, CacheEntry]:
+        path = self.dir / self.MANIFEST
         try:
-            data = orjson.loads((self.dir / self.MANIFEST).read_bytes())
+            data = orjson.loads(path.read_bytes())
         except (OSError, orjson.JSONDecodeError):
             return {}
-        if not isinstance(data, dict) or data.get("format") != FORMAT:
+        if not isinstance(data, dict) or data.get("format") != FORMAT or data.get("salt") != self.salt_id:
+            self._purge_older_than(path)  # another format (older ones kept secrets), or another salt
             return {}
         try:
             rows = data["entries"]
@@ -100,16 +119,32 @@ class ParseCache:
         except (KeyError, TypeError, IndexError):  # damaged: everything is parsed again
             return {}
 
+    def _purge_older_than(self, manifest: Path) -> None:
+        """Remove the bodies an out-of-date manifest named (all bodies no newer than it): they are
+        parsed again as needed, and before format 7 they held the transcripts' secrets. A body a
+        run beside this one wrote since is newer, and kept."""
+        try:
+            written = manifest.stat().st_mtime_ns
+        except OSError:
+            return
+        for body in self.dir.glob("*.jsonl"):
+            try:
+                if body.stat().st_mtime_ns <= written:
+                    body.unlink()
+            except OSError:
+                pass
+
     def save(self) -> None:
         """Write the manifest if this run parsed anything."""
         if self._changed:
             entries = list(self._entries.values())
             with atomic_open(self.dir / self.MANIFEST, durable=False) as out:
-                out.write(b'{"format":%d,"entries":[' % FORMAT)
+                out.write(b'{"format":%d,"salt":"%s","entries":[' % (FORMAT, self.salt_id.encode()))
                 for i in range(0, len(entries), 1024):  # a slice at a time: no copy of the whole manifest
                     if i:
                         out.write(b",")
-                    rows = [[*e[:7], [list(s) for s in e.sessions]] for e in entries[i:i + 1024]]
+                    rows = [[*e[:7], [list(s) for s in e.sessions], [list(r) for r in e.removed]]
+                            for e in entries[i:i + 1024]]
                     out.write(orjson.dumps(rows)[1:-1])
                 out.write(b"]}")
             self._changed = False
@@ -127,7 +162,7 @@ class ParseCache:
                 if old is not None and old.size == f.size and old.mtime_ns == f.mtime_ns:
                     yield Done((old, False))
                 else:
-                    yield self.dir, f, old
+                    yield self.dir, f, old, self.salt
 
         for entry, parsed in ordered_map(_refresh, jobs(), start_after=self.POOL_AFTER):
             old = self._entries.get(entry.source)
@@ -146,7 +181,7 @@ class ParseCache:
         """Parse the file again (its body was found damaged)."""
         old = self._entries.get(f.source)
         self.parsed += 1
-        entry = parse_file(self.dir, f, file_sha256(f.source))
+        entry = parse_file(self.dir, f, file_sha256(f.source), self.salt)
         if old is not None and old.body != entry.body:
             (self.dir / old.body).unlink(missing_ok=True)
         self._entries[entry.source] = entry
@@ -181,29 +216,45 @@ def _body_intact(cache_dir: Path, entry: CacheEntry) -> bool:
         return False
 
 
-def _refresh(job: tuple[Path, SessionFile, CacheEntry | None]) -> tuple[CacheEntry, bool]:
+def _refresh(job: tuple[Path, SessionFile, CacheEntry | None, bytes]) -> tuple[CacheEntry, bool]:
     """A new or changed file's entry, and whether it was parsed (not when only touched)."""
-    cache_dir, f, old = job
+    cache_dir, f, old, salt = job
     sha = file_sha256(f.source)
     if old is not None and old.sha256 == sha and _body_intact(cache_dir, old):
         return old._replace(size=f.size, mtime_ns=f.mtime_ns), False  # touched, not changed
-    return parse_file(cache_dir, f, sha), True
+    return parse_file(cache_dir, f, sha, salt), True
 
 
-def parse_file(cache_dir: Path, f: SessionFile, sha: str) -> CacheEntry:
-    """Parse a transcript file into its body (written next to the manifest) and entry."""
+_REDACTORS: dict[bytes, SessionRedactor] = {}  # per salt, in each process
+
+
+def _redactor(salt: bytes) -> SessionRedactor:
+    redactor = _REDACTORS.get(salt)
+    if redactor is None:
+        _REDACTORS.clear()
+        redactor = _REDACTORS[salt] = SessionRedactor(salt)
+    return redactor
+
+
+def parse_file(cache_dir: Path, f: SessionFile, sha: str, salt: bytes) -> CacheEntry:
+    """Parse a transcript file into its body (written next to the manifest) and entry. Its
+    secrets are redacted as it is parsed (see redact.py): the body never holds one."""
     stats = ParseStats()
     body_name = f"{hashlib.sha1(f.source.encode()).hexdigest()[:20]}.{sha[:16]}.jsonl"
     spans, offset, lines = [], 0, []
-    for s in read_sessions(f.source, stats):
+    redactor = _redactor(salt)
+    redactor.take()
+    for s in read_sessions(f.source, stats, redactor=redactor):
         line = session_line(s)
         lines.append(line)
         spans.append(CachedSession(s.session_id, s.cwd, s.kind, s.parent_session_id,
                                    len(s.turns), offset, len(line)))
         offset += len(line)
     _write_body(cache_dir / body_name, b"".join(lines))
-    kept = {"bytes": stats.bytes, "lines": stats.lines, "skipped": dict(sorted(stats.skipped.items()))}
-    return CacheEntry(f.source, f.size, f.mtime_ns, sha, body_name, offset, kept, tuple(spans))
+    kept = {"bytes": stats.bytes, "lines": stats.lines, "skipped": dict(sorted(stats.skipped.items())),
+            "redacted": dict(sorted(stats.redacted.items()))}
+    return CacheEntry(f.source, f.size, f.mtime_ns, sha, body_name, offset, kept, tuple(spans),
+                      tuple(redactor.take()))
 
 
 def _write_body(path: Path, data: bytes) -> None:

@@ -27,6 +27,7 @@ from gastown_assets.atomic import atomic_open
 
 from .cache import FORMAT, CachedSession, CacheEntry, DamagedBody, ParseCache
 from .discover import SessionFile
+from .redact import RemovedSecret, record_bytes
 from .roles import RoleRule, tag_role
 
 UNMATCHED_SAMPLE = 20  # cwds listed in metadata; the count covers all of them
@@ -42,6 +43,7 @@ class CorpusTally:
     other_kinds: Counter = field(default_factory=Counter)  # subagent / compaction sessions
     unmatched: int = 0
     unmatched_cwds: list[str] = field(default_factory=list)
+    redacted: Counter = field(default_factory=Counter)  # secrets replaced at ingest, by kind (whole corpus)
 
     def add_file(self, stats: dict) -> None:
         self.files += 1
@@ -50,6 +52,9 @@ class CorpusTally:
         skipped = self.skipped
         for reason, n in stats["skipped"].items():  # not Counter.update: its Mapping check, 10^4 times
             skipped[reason] = skipped.get(reason, 0) + n
+        if redacted := stats.get("redacted"):
+            for kind, n in redacted.items():
+                self.redacted[kind] = self.redacted.get(kind, 0) + n
 
     def note_unmatched(self, cwd: str) -> None:
         self.unmatched += 1
@@ -100,16 +105,27 @@ def corpus_picks(
     return picks
 
 
-def picks_key(picks: list[Pick]) -> str:
-    """What the store's bytes are a function of: the parser's format, and per picked session its
-    file (path and content hash) and span in that file's body."""
-    return hashlib.sha256(orjson.dumps([FORMAT, [[entry.source, entry.sha256, [(s.offset, s.length) for s in wanted]]
-                                                 for _, entry, wanted in picks]])).hexdigest()
+def picks_key(picks: list[Pick], salt_id: str = "") -> str:
+    """What the store's bytes (and its record of removed secrets) are a function of: the parser's
+    format, the salt, and per picked session its file (path and content hash) and span in that
+    file's body."""
+    return hashlib.sha256(orjson.dumps([FORMAT, salt_id, [[entry.source, entry.sha256, [(s.offset, s.length) for s in wanted]]
+                                                          for _, entry, wanted in picks]])).hexdigest()
 
 
-def scan_key(files: list[SessionFile], rules: list[RoleRule]) -> str:
-    """The listing (path, size, mtime of every file, in order), the rules and the format."""
-    h = hashlib.sha256(orjson.dumps([FORMAT, [[r.role, list(r.cwd_patterns)] for r in rules]]))
+def removed_in(picks: list[Pick]) -> list[RemovedSecret]:
+    """The secrets redacted from the picked sessions (their hashes and contexts), in order."""
+    out: list[RemovedSecret] = []
+    for _, entry, wanted in picks:
+        if entry.removed:
+            ids = {s.session_id for s in wanted}
+            out.extend(r for r in entry.removed if r.session_id in ids)
+    return out
+
+
+def scan_key(files: list[SessionFile], rules: list[RoleRule], salt_id: str = "") -> str:
+    """The listing (path, size, mtime of every file, in order), the rules, the format and salt."""
+    h = hashlib.sha256(orjson.dumps([FORMAT, salt_id, [[r.role, list(r.cwd_patterns)] for r in rules]]))
     h.update("\n".join(f"{f.source}\t{f.size}\t{f.mtime_ns}" for f in files).encode("utf-8", "surrogatepass"))
     return h.hexdigest()
 
@@ -138,18 +154,28 @@ class RoleStore:
     path: str
     sessions: int
     digest: str  # sha256 of the store's bytes
+    removed: int = 0  # secrets redacted from its sessions (listed, as hashes, in its record)
 
 
 def _stamp_path(path: Path) -> Path:
     return path.with_name(f".{path.name}.stamp")
 
 
+RECORD_SUFFIX = ".removed-secrets.json"  # beside the store: what was redacted from its sessions (no values)
+RECORD = "sessions" + RECORD_SUFFIX  # a role's: transcripts/<role>/sessions.removed-secrets.json
+
+
+def record_path(store_path: Path) -> Path:
+    return store_path.with_name(store_path.stem + RECORD_SUFFIX)
+
+
 def _reuse(path: Path, key: str) -> RoleStore | None:
     """The store written for the same picks, when it is still the file that was written."""
     try:
         stamp = orjson.loads(_stamp_path(path).read_bytes())
-        if stamp["key"] == key and path.stat().st_size == stamp["bytes"]:
-            return RoleStore(str(path), stamp["sessions"], stamp["digest"])
+        if stamp["key"] == key and path.stat().st_size == stamp["bytes"] \
+                and record_path(path).stat().st_size == stamp["record_bytes"]:
+            return RoleStore(str(path), stamp["sessions"], stamp["digest"], stamp["removed"])
     except (OSError, orjson.JSONDecodeError, KeyError, TypeError):
         pass
     return None
@@ -158,15 +184,15 @@ def _reuse(path: Path, key: str) -> RoleStore | None:
 SCAN = "scan.json"  # in the parse cache's folder: the last tagging's outcome (see the module doc)
 
 
-def _scanned(cache: ParseCache, key: str, role: str) -> tuple[str, CorpusTally] | None:
+def _scanned(cache: ParseCache, key: str, role: str, empty: str) -> tuple[str, CorpusTally] | None:
     try:
         scan = orjson.loads((cache.dir / SCAN).read_bytes())
         if scan["key"] != key:
             return None
         t = scan["tally"]
         tally = CorpusTally(t["files"], t["bytes"], t["lines"], Counter(t["skipped"]), Counter(t["sessions_by_role"]),
-                            Counter(t["other_kinds"]), t["unmatched"], t["unmatched_cwds"])
-        return scan["picks"].get(role, EMPTY_PICKS), tally
+                            Counter(t["other_kinds"]), t["unmatched"], t["unmatched_cwds"], Counter(t["redacted"]))
+        return scan["picks"].get(role, empty), tally
     except (OSError, orjson.JSONDecodeError, KeyError, TypeError):
         return None
 
@@ -178,8 +204,9 @@ def _save_scan(cache: ParseCache, key: str, tally: CorpusTally, everyone: dict[s
     for role, picks in everyone.items():
         with atomic_open(cache.dir / f"scan-{role}.json", durable=False) as out:
             out.write(orjson.dumps({"key": key, "picks": [
-                [e.source, e.sha256, e.body, e.body_size, [(s.session_id, s.offset, s.length) for s in wanted]]
-                for _, e, wanted in picks]}))
+                [e.source, e.sha256, e.body, e.body_size, [(s.session_id, s.offset, s.length) for s in wanted],
+                 [list(r) for r in removed_in([(f, e, wanted)])]]
+                for f, e, wanted in picks]}))
     with atomic_open(cache.dir / SCAN, durable=False) as out:
         out.write(orjson.dumps({"key": key, "tally": tally, "picks": keys}))
 
@@ -192,9 +219,10 @@ def _scanned_picks(cache: ParseCache, key: str, role: str, files: list[SessionFi
             return None
         by_source = {f.source: f for f in files}
         picks: list[Pick] = []
-        for source, sha, body, body_size, wanted in scan["picks"]:
+        for source, sha, body, body_size, wanted, removed in scan["picks"]:
             f = by_source[source]
-            entry = CacheEntry(source, f.size, f.mtime_ns, sha, body, body_size, {}, ())
+            entry = CacheEntry(source, f.size, f.mtime_ns, sha, body, body_size, {}, (),
+                               tuple(RemovedSecret(*r) for r in removed))
             picks.append((f, entry, [CachedSession(sid, "", "main", None, 0, offset, length)
                                      for sid, offset, length in wanted]))
         return picks
@@ -210,12 +238,12 @@ def _merge(into: CorpusTally, tally: CorpusTally) -> None:
     into.sessions_by_role.update(tally.sessions_by_role)
     into.other_kinds.update(tally.other_kinds)
     into.unmatched += tally.unmatched
+    into.redacted.update(tally.redacted)
     for cwd in tally.unmatched_cwds:
         if cwd not in into.unmatched_cwds and len(into.unmatched_cwds) < UNMATCHED_SAMPLE:
             into.unmatched_cwds.append(cwd)
 
 
-EMPTY_PICKS = picks_key([])
 
 
 def _layout_path(path: Path) -> Path:
@@ -298,6 +326,9 @@ def _store_bytes(picks: list[Pick], cache: ParseCache, old: _OldStore) -> Iterat
 
 
 def _write_store(path: Path, picks: list[Pick], key: str, cache: ParseCache) -> RoleStore:
+    removed = removed_in(picks)
+    with atomic_open(record_path(path)) as out:  # the record first: the stamp names both
+        out.write(record_bytes(cache.salt, removed))
     old = _OldStore(path)
     try:
         _stamp_path(path).unlink(missing_ok=True)
@@ -309,9 +340,10 @@ def _write_store(path: Path, picks: list[Pick], key: str, cache: ParseCache) -> 
     finally:
         old.close()
     count = sum(len(wanted) for _, _, wanted in picks)
-    store = RoleStore(str(path), count, digest.hexdigest())
+    store = RoleStore(str(path), count, digest.hexdigest(), len(removed))
     with atomic_open(_stamp_path(path), durable=False) as out:
-        out.write(orjson.dumps({"key": key, "sessions": count, "digest": store.digest, "bytes": path.stat().st_size}))
+        out.write(orjson.dumps({"key": key, "sessions": count, "digest": store.digest, "bytes": path.stat().st_size,
+                                "record_bytes": record_path(path).stat().st_size, "removed": len(removed)}))
     with atomic_open(_layout_path(path), durable=False) as out:
         out.write(orjson.dumps({"digest": store.digest, "format": FORMAT, "picks": [
             [entry.source, entry.sha256, [(s.offset, s.length) for s in wanted]] for _, entry, wanted in picks]}))
@@ -325,12 +357,13 @@ def collect_role(
     """Write the role's sessions (from the parse cache) to `path`, atomically; not rewritten
     when the role's picks are the ones the store was written from."""
     files = list(files)
-    key = scan_key(files, rules)
-    scanned = _scanned(cache, key, role)
+    key = scan_key(files, rules, cache.salt_id)
+    empty = picks_key([], cache.salt_id)
+    scanned = _scanned(cache, key, role, empty)
     if scanned is not None:
         store = _reuse(path, scanned[0])
         if store is None and (picks := _scanned_picks(cache, key, role, files)) is not None \
-                and picks_key(picks) == scanned[0]:
+                and picks_key(picks, cache.salt_id) == scanned[0]:
             store = _write_store(path, picks, scanned[0], cache)
             cache.save()  # a damaged body was parsed again
         if store is not None:
@@ -340,9 +373,9 @@ def collect_role(
     mine = CorpusTally()
     everyone = corpus_picks(files, rules, cache, mine)
     _merge(tally, mine)
-    keys = {r: picks_key(p) for r, p in everyone.items()}
+    keys = {r: picks_key(p, cache.salt_id) for r, p in everyone.items()}
     picks = everyone.get(role, [])
-    store = _reuse(path, keys.get(role, EMPTY_PICKS)) or _write_store(path, picks, keys.get(role, EMPTY_PICKS), cache)
+    store = _reuse(path, keys.get(role, empty)) or _write_store(path, picks, keys.get(role, empty), cache)
     cache.save()
     _save_scan(cache, key, mine, everyone, keys)
     return store

@@ -10,6 +10,7 @@ from .content import assistant_turn, user_turns
 from .discover import classify_path
 from .jsonl import iter_records, record_type
 from .model import Session
+from .redact import SessionRedactor
 from .sessions import SessionBuilder
 from .stats import ParseStats
 
@@ -18,19 +19,30 @@ __all__ = ["iter_records", "read_sessions"]
 SYNTHETIC_MODEL = "<synthetic>"  # Claude Code's stand-in reply for an API error
 
 
+_PLAIN: SessionRedactor | None = None  # the default: redacts, records nothing
+
+
 def read_sessions(
-    path: str | PathLike, stats: ParseStats, *, include_sidechains: bool = False
+    path: str | PathLike, stats: ParseStats, *, include_sidechains: bool = False,
+    redactor: SessionRedactor | None = None, redact: bool = True,
 ) -> Iterator[Session]:
     """One Session per sessionId (in order of first appearance); for a subagent file,
-    one Session for the whole file. Inline sidechains are skipped unless asked for."""
+    one Session for the whole file. Inline sidechains are skipped unless asked for.
+
+    Secrets are replaced as each session is finished, before it is yielded (by `redactor`,
+    which may record what it removed; `redact=False` only to test the parser itself);
+    `stats.redacted` counts them by kind."""
+    global _PLAIN
+    if redact and redactor is None:
+        redactor = _PLAIN = _PLAIN or SessionRedactor()
     path = Path(path)
     router = _Router(path, include_sidechains)
     for record in iter_records(path, stats):
         router.route(record, stats)
-    for builder in router.builders.values():
-        session = builder.finish(stats)
-        if session is not None:
-            yield session
+    sessions = [s for s in (b.finish(stats) for b in router.builders.values()) if s is not None]
+    if redact:  # all of the file's sessions at once: a value removed in one is swept from all
+        redactor.sessions(sessions, stats.redacted)
+    yield from sessions
 
 
 class _Router:

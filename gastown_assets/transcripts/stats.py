@@ -16,6 +16,7 @@ class ParseStats:
     skipped: Counter = field(default_factory=Counter)
     sessions: int = 0
     turns: int = 0
+    redacted: Counter = field(default_factory=Counter)  # secrets replaced at ingest, by kind
 
     def merge(self, other: ParseStats) -> ParseStats:
         """Add other's counts into self (per-file stats -> corpus stats); returns self."""
@@ -26,6 +27,7 @@ class ParseStats:
         self.skipped.update(other.skipped)
         self.sessions += other.sessions
         self.turns += other.turns
+        self.redacted.update(other.redacted)
         return self
 
     def as_dict(self) -> dict:
@@ -38,4 +40,5 @@ class ParseStats:
             "turns": self.turns,
             "records": dict(sorted(self.records.items())),
             "skipped": dict(sorted(self.skipped.items())),
+            "redacted": dict(sorted(self.redacted.items())),
         }

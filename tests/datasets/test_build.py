@@ -14,7 +14,8 @@ from gastown_assets.training.config import role_rules
 from gastown_assets.training.tiny_model import train_tokenizer
 from gastown_assets.transcripts import find_session_files
 from gastown_assets.transcripts.cache import ParseCache
-from gastown_assets.transcripts.corpus import CorpusTally, collect_role
+from gastown_assets.transcripts.corpus import CorpusTally, collect_role, record_path
+from gastown_assets.transcripts.redact import read_record
 from gastown_assets.transcripts.store import read_stored_lines
 from tests.support import CONFIG_DIR
 
@@ -59,7 +60,9 @@ def test_planted_secrets_never_reach_a_dataset(tmp_path, counter):
             text = Path(path).read_text()
             assert not [s["kind"] for s in planted if s["value"] in text]
             assert not scan_file(Path(path))
-    assert redacted["polecat"] > 0 and redacted["crew"] > 0
+    assert redacted == dict.fromkeys(redacted, 0)  # all redacted at ingest: the build's second line found none
+    removed = {role: read_record(record_path(tmp_path / f"{role}.jsonl").read_bytes())[1] for role in redacted}
+    assert removed["polecat"] and removed["crew"]
 
 
 def test_rebuild_reuses_cached_rows_and_writes_the_same_bytes(tmp_path, counter):

@@ -471,3 +471,69 @@ def test_non_ascii_text_keeps_its_offsets(redactor):
     (finding,) = redactor.findings(text)
     assert text[finding.start:finding.end] == key
     assert redactor.redact(text)[0] == "✓ déployé → token [REDACTED:github_token] 🚀 ok"
+
+
+# --- a replacement covers the whole secret, for every detector --------------------------------
+
+from tests.planted import RUN, catalogue  # noqa: E402
+
+CATALOGUE = catalogue()
+
+
+def leftover_runs(out: str, planted) -> list[str]:
+    return sorted(r for r in planted.runs() if r in out)
+
+
+def _positions(text: str) -> dict[str, str]:
+    """The secret's text in the shapes a transcript holds it."""
+    return {
+        "prose": f"here it is: {text} (keep it safe)",
+        "alone": text,
+        "quoted": f'value="{text}"',
+        "json_string": json.dumps({"stdout": text}),  # escaped once
+        "json_in_json": json.dumps({"content": json.dumps({"env": text})}),  # escaped twice
+        "line_of_env": f"APP_ENV=dev\n{text}\nLOG_LEVEL=debug",
+    }
+
+
+@pytest.mark.parametrize("planted", CATALOGUE, ids=[p.name for p in CATALOGUE])
+def test_every_detector_removes_the_whole_secret(redactor, planted):
+    for where, text in _positions(planted.text).items():
+        out, counts = redactor.redact(text)
+        assert not leftover_runs(out, planted), (where, out)
+        assert planted.kind in counts, (where, counts)
+        assert redactor.findings(out) == [], where
+
+
+@pytest.mark.parametrize("planted", CATALOGUE, ids=[p.name for p in CATALOGUE])
+def test_every_detector_removes_the_whole_secret_in_every_row_position(redactor, planted):
+    text = f"step 3: {planted.text}\ndone"
+    row = {"messages": [
+        {"role": "user", "content": text},
+        {"role": "assistant", "content": text, "tool_calls": [{"id": "t1", "type": "function", "function": {
+            "name": "Bash", "arguments": orjson.dumps({"command": f"echo '{planted.text}' > .env",
+                                                      "env": {"NOTE": text}}).decode()}}]},
+        {"role": "tool", "tool_call_id": "t1", "content": [{"type": "text", "text": text}]},
+        {"role": "tool", "tool_call_id": "t1", "content": json.dumps({"stdout": text, "code": 0})},
+    ]}
+    out = orjson.dumps(redact_row(row, redactor, Counter())).decode()
+    assert not leftover_runs(out, planted)
+    assert not leftover_runs(json.loads(json.dumps(out)), planted)
+
+
+def test_gitlab_tokens_with_dashes_and_underscores_are_redacted_whole(redactor):
+    # The reported leak: only the `glpat` prefix (the detector's group) was replaced.
+    token = "gl" + "pat-" + "Ab3_d-Fg7h" + "-jK1_mN2pQ"
+    for text in (f"export GITLAB_TOKEN={token}", f"token {token}.", json.dumps({"t": token}), f"[{token}]"):
+        out, counts = redactor.redact(text)
+        assert "Ab3_d" not in out and "mN2pQ" not in out and "-jK1" not in out, out
+        assert counts.total() == 1
+    assert redactor.redact(token) == ("[REDACTED:gitlab_token]", Counter({"gitlab_token": 1}))
+
+
+def test_a_detector_match_that_stops_inside_a_token_is_extended_to_its_end():
+    # An extra pattern that matches only the first characters still redacts the token whole.
+    redactor = Redactor(extra_patterns={"corp_token": r"corp-[a-z]{4}"})
+    out, _ = redactor.redact("use corp-abcd-EFGH_1234-ijkl now")
+    assert out == "use [REDACTED:corp_token] now"
+    assert RUN == 8
