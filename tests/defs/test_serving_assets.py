@@ -91,8 +91,14 @@ def test_served_adapters_writes_the_manifest_and_a_promotion_asks_for_it_again(t
     assert keys == set(), "an evaluation that promoted nothing leaves the manifest alone"
     instance.report_runless_asset_event(dg.AssetMaterialization("promoted_adapter", partition="crew",
                                                                 tags={"dagster/data_version": "v2"}))
-    keys, _ = requested(cursor)
+    keys, cursor = requested(cursor)
     assert keys == {"served_adapters"}, "a promotion asks for a new manifest"
+    # A retrain run promotes and rebuilds the manifest itself (served_adapters is in its chain).
+    instance.report_runless_asset_event(dg.AssetMaterialization("promoted_adapter", partition="polecat",
+                                                                tags={"dagster/data_version": "v3"}))
+    instance.report_runless_asset_event(dg.AssetMaterialization("served_adapters"))
+    keys, _ = requested(cursor)
+    assert keys == set(), "the manifest was rebuilt after the promotion: nothing left to request"
 
 
 def test_the_check_blocks_and_the_manifest_waits_on_every_role():
