@@ -3,6 +3,7 @@
     python -m gastown_assets pull-adapter ROLE [DEST] [--version V]
     python -m gastown_assets replay ROLE --sessions DIR [--adapter current|VERSION] [--limit N] [--json]
     python -m gastown_assets prune [--keep N] [--dry-run]
+    python -m gastown_assets serve [--host 127.0.0.1] [--port 8000] [--watch-s 5] [--max-tokens N]
 
 The data dir is GASTOWN_DATA_DIR (a folder, or s3://bucket/prefix with the standard AWS_*
 variables; AWS_ENDPOINT_URL for an S3-compatible store), the profile GASTOWN_PROFILE, as for the
@@ -50,6 +51,32 @@ def _replay(args) -> int:
     return 0
 
 
+def _serve(args) -> int:
+    import logging
+
+    from gastown_assets.serving.manifest import ManifestError
+    from gastown_assets.serving.server import serve
+    from gastown_assets.settings import Settings
+
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
+    try:
+        serve(Settings.from_env(), args.host, args.port, args.watch_s, args.max_tokens)
+    except ManifestError as exc:
+        print(f"serve: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _add_serve(sub) -> None:
+    srv = sub.add_parser("serve", help="an OpenAI-compatible endpoint for the base and every promoted role adapter")
+    srv.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    srv.add_argument("--port", type=int, default=8000)
+    srv.add_argument("--watch-s", type=float, default=5.0,
+                     help="seconds between looks at serving/manifest.json for a new promotion (0: never)")
+    srv.add_argument("--max-tokens", type=int, default=256, help="per reply, when a request does not say")
+    srv.set_defaults(run=_serve)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m gastown_assets")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -70,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     prune.add_argument("--keep", type=int, default=3, help="newest versions kept per role and kind (default 3)")
     prune.add_argument("--dry-run", action="store_true", help="list what would be removed, remove nothing")
     prune.set_defaults(run=_prune)
+    _add_serve(sub)
     args = parser.parse_args(argv)
     return args.run(args)
 

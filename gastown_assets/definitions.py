@@ -8,16 +8,17 @@ from gastown_assets.defs.jobs import build_datasets_job, train_adapter_job
 from gastown_assets.defs.prune import prune_job, prune_weekly
 from gastown_assets.defs.resources import GastownConfig, StoreIOManager, WandbConfig
 from gastown_assets.defs.sensors import retrain_on_new_sessions
+from gastown_assets.defs.serving import adapter_servable, served_adapters, served_adapters_on_promotion
 from gastown_assets.defs.training import base_model, lora_adapter
 from gastown_assets.defs.transcripts import raw_transcripts
 
 gastown = GastownConfig.from_env()
 defs = dg.Definitions(
-    assets=[raw_transcripts, role_datasets, base_model, lora_adapter, eval_report, promoted_adapter],
-    asset_checks=[adapter_beats_base],
-    sensors=[retrain_on_new_sessions],
-    jobs=[build_datasets_job, train_adapter_job,
-          prune_job],
+    assets=[raw_transcripts, role_datasets, base_model, lora_adapter, eval_report, promoted_adapter,
+            served_adapters],
+    asset_checks=[adapter_beats_base, adapter_servable],
+    sensors=[retrain_on_new_sessions, served_adapters_on_promotion],
+    jobs=[build_datasets_job, train_adapter_job, prune_job],
     schedules=[prune_weekly],
     resources={
         "gastown": gastown,

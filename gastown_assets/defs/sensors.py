@@ -12,10 +12,11 @@ from gastown_assets.transcripts.roles import RoleRule
 from gastown_assets.transcripts.watch import WatchState, latest_mtime_ns, retrain_requests, scan
 
 # The role chain a retrain runs. base_model is in it so the run can load it (a no-op when the
-# model is already built or cached).
+# model is already built or cached); served_adapters so the run ends with the fleet manifest
+# that serves what it promoted.
 RETRAIN_CHAIN = dg.AssetSelection.assets(
     "base_model", "raw_transcripts", "train_dataset", "val_dataset", "lora_adapter", "eval_report",
-    "promoted_adapter")
+    "promoted_adapter", "served_adapters")
 INTERVAL_S = int(os.environ.get("GASTOWN_RETRAIN_INTERVAL_S", "60"))
 
 

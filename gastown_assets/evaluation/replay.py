@@ -42,6 +42,8 @@ class Reply:
     text: str
     call: dict | None  # the parsed first call, None when there is none well formed
     seconds: float
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
 
 
 @dataclass
@@ -149,8 +151,9 @@ class CallComplete:
         return torch.full((input_ids.shape[0],), done, dtype=torch.bool, device=input_ids.device)
 
 
-def reply(model, tokenizer, context: list[dict], max_new_tokens: int) -> Reply:
-    """One greedy reply to a context, timed from the rendered prompt to the last token."""
+def reply(model, tokenizer, context: list[dict], max_new_tokens: int, **sampling) -> Reply:
+    """One greedy reply to a context, timed from the rendered prompt to the last token.
+    `sampling` (do_sample, temperature, top_p: the serving endpoint's) overrides greedy decoding."""
     import torch
     from transformers import StoppingCriteriaList
 
@@ -159,11 +162,13 @@ def reply(model, tokenizer, context: list[dict], max_new_tokens: int) -> Reply:
                                         return_tensors="pt", return_dict=True)["input_ids"].to(model.device)
     stop = StoppingCriteriaList([CallComplete(tokenizer, ids.shape[1])])
     with torch.no_grad():
-        out = model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), do_sample=False,
+        out = model.generate(input_ids=ids, attention_mask=torch.ones_like(ids),
                              max_new_tokens=max_new_tokens, stopping_criteria=stop,
-                             pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id)
-    text = tokenizer.decode(out[0, ids.shape[1]:], skip_special_tokens=True)
-    return Reply(text, first_call(text), time.perf_counter() - started)
+                             pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id,
+                             **{"do_sample": False, **sampling})
+    new = out[0, ids.shape[1]:]
+    text = tokenizer.decode(new, skip_special_tokens=True)
+    return Reply(text, first_call(text), time.perf_counter() - started, ids.shape[1], len(new))
 
 
 def replay(model, tokenizer, points: list[DecisionPoint], max_new_tokens: int,

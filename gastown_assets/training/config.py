@@ -95,6 +95,24 @@ class EvalSpec(_Strict):
     gate: Literal["behaviour", "loss"] = "behaviour"
 
 
+# The ranks vLLM's --max-lora-rank accepts (its LoRAConfig.max_lora_rank literal).
+VLLM_LORA_RANKS = (1, 8, 16, 32, 64, 128, 256, 320, 512)
+
+
+class ServingSpec(_Strict):
+    """How the role adapters are served (gastown_assets/serving): adapter_servable fails an
+    adapter whose LoRA rank exceeds max_lora_rank (vLLM's own default is 16)."""
+
+    max_lora_rank: int = 16
+
+    @field_validator("max_lora_rank")
+    @classmethod
+    def _vllm_accepts(cls, rank: int) -> int:
+        if rank not in VLLM_LORA_RANKS:
+            raise ValueError(f"{rank} is not a rank vLLM's --max-lora-rank accepts: {list(VLLM_LORA_RANKS)}")
+        return rank
+
+
 class RoleFile(_Strict):
     role: RoleFacts
     dataset: dict[str, Any] = Field(default_factory=dict)
@@ -160,6 +178,7 @@ class BaseFile(_Strict):
     retrain: dict[str, Any] = Field(default_factory=dict)
     eval: dict[str, Any] = Field(default_factory=dict)
     axolotl: dict[str, Any]
+    serving: ServingSpec = Field(default_factory=ServingSpec)
 
 
 @dataclass(frozen=True)
@@ -283,6 +302,11 @@ def load_profile(config_dir: Path, name: str) -> Profile:
 
 def load_base(config_dir: Path) -> BaseFile:
     return _parse(BaseFile, config_dir / "base.yml")
+
+
+def serving_spec(config_dir: Path) -> ServingSpec:
+    """base.yml's `serving` section (vLLM's defaults when it has none)."""
+    return load_base(config_dir).serving
 
 
 def dataset_spec(config_dir: Path, role: Role, profile: Profile | None = None) -> DatasetSpec:

@@ -16,11 +16,11 @@ def test_asset_graph_snapshot():
     assert groups == {
         "raw_transcripts": "transcripts", "train_dataset": "datasets", "val_dataset": "datasets",
         "base_model": "training", "lora_adapter": "training", "eval_report": "evaluation",
-        "promoted_adapter": "evaluation",
+        "promoted_adapter": "evaluation", "served_adapters": "serving",
     }
     for key in graph.get_all_asset_keys():
         partitions = graph.get(key).partitions_def
-        if key.to_user_string() == "base_model":
+        if key.to_user_string() in ("base_model", "served_adapters"):
             assert partitions is None
         else:
             assert partitions.get_partition_keys() == ROLES
@@ -34,6 +34,7 @@ def test_lineage_runs_transcripts_to_report():
     assert parents["lora_adapter"] == ["base_model", "train_dataset", "val_dataset"]
     assert parents["eval_report"] == ["base_model", "lora_adapter", "val_dataset"]
     assert parents["promoted_adapter"] == ["eval_report"]
+    assert parents["served_adapters"] == ["base_model", "promoted_adapter"]
 
 
 def test_blocking_dataset_checks_are_declared():

@@ -81,7 +81,7 @@ def test_blocking_dataset_checks_ran_and_passed(polecat_run):
     evaluations = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
     report = json.loads((data / "reports/polecat/report.json").read_text())
     assert evaluations == {"no_secrets_in_datasets": True, "no_session_in_both_splits": True,
-                           "adapter_beats_base": report["adapter_beats_base"]}
+                           "adapter_beats_base": report["adapter_beats_base"], "adapter_servable": True}
 
 
 def test_no_planted_secret_or_token_reaches_run_logs_metadata_datasets_or_reports(polecat_run, instance):
