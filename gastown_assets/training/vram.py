@@ -21,7 +21,6 @@ from gastown_assets.training.config import ModelShape, Profile
 GIB = 1024**3
 CUDA_CONTEXT_GIB = 1.0
 FRAGMENTATION = 1.10
-LORA_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 # Bytes per trainable parameter: fp32 weight + fp32 grad + optimizer state.
 OPTIMIZER_STATE_BYTES = {"adamw_bnb_8bit": 2, "paged_adamw_8bit": 2, "sgd": 0}
 

@@ -149,10 +149,6 @@ class ParseCache:
                 out.write(b"]}")
             self._changed = False
 
-    def entry(self, f: SessionFile) -> CacheEntry:
-        """The file's cache entry, parsing it first when new or changed."""
-        return next(self.entries([f]))
-
     def entries(self, files: list[SessionFile]) -> Iterator[CacheEntry]:
         """Each file's entry, in order; new or changed files are parsed first (in worker
         processes when there are many: a first run parses the whole corpus)."""

@@ -65,17 +65,11 @@ class CorpusTally:
 Pick = tuple[SessionFile, CacheEntry, list[CachedSession]]
 
 
-def role_picks(
-    files: Iterable[SessionFile], role: str, rules: list[RoleRule], cache: ParseCache, tally: CorpusTally
-) -> list[Pick]:
-    """Per file with sessions of `role`: its cache entry and those main sessions (in order)."""
-    return corpus_picks(files, rules, cache, tally).get(role, [])
-
-
 def corpus_picks(
     files: Iterable[SessionFile], rules: list[RoleRule], cache: ParseCache, tally: CorpusTally
 ) -> dict[str, list[Pick]]:
-    """role_picks for every role at once. Subagent and compaction sessions take their parent's
+    """Per role, each file with main sessions of the role: its cache entry and those sessions (in
+    order). Subagent and compaction sessions take their parent's
     role and are tallied, not trained on: they are another agent's voice."""
     parent_roles: dict[str, str | None] = {}
     by_cwd: dict[str, str | None] = {}  # tag_role is a function of the cwd (rules fixed here)
@@ -140,13 +134,6 @@ def pick_lines(picks: list[Pick], cache: ParseCache) -> Iterator[bytes]:
             ids = {s.session_id for s in wanted}
             lines = list(cache.session_lines(fresh, [s for s in fresh.sessions if s.session_id in ids]))
         yield from lines
-
-
-def role_session_lines(
-    files: Iterable[SessionFile], role: str, rules: list[RoleRule], cache: ParseCache, tally: CorpusTally
-) -> Iterator[bytes]:
-    """Stored lines of the main sessions of `role` (see role_picks)."""
-    yield from pick_lines(role_picks(files, role, rules, cache, tally), cache)
 
 
 @dataclass(frozen=True)

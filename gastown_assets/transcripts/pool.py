@@ -91,14 +91,3 @@ def ordered_map(
             for future in pending:
                 if not isinstance(future, Done):
                     future.cancel()
-
-
-def chunked(items: Iterable[Any], size: int) -> Iterator[list]:
-    batch: list = []
-    for item in items:
-        batch.append(item)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch

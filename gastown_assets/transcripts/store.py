@@ -6,13 +6,10 @@ holds the corpus in memory.
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
-
-from gastown_assets.atomic import atomic_open
 
 from .model import Session, ToolCall, Turn
 
@@ -23,17 +20,6 @@ def session_from_dict(d: dict) -> Session:
         for t in d["turns"]
     ]
     return Session(**{**d, "turns": turns})
-
-
-def write_session_lines(path: Path, lines: Iterable[bytes]) -> tuple[int, str]:
-    """Write stored session lines via a temp file + rename; returns (count, sha256 of the bytes)."""
-    digest, count = hashlib.sha256(), 0
-    with atomic_open(path) as out:
-        for line in lines:
-            out.write(line)
-            digest.update(line)
-            count += 1
-    return count, digest.hexdigest()
 
 
 def session_line(session: Session) -> bytes:
