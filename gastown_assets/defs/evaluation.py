@@ -19,6 +19,7 @@ from gastown_assets.training.config import ConfigError
 from gastown_assets.training.launch import ADAPTER_FILES, HISTORY_FILE
 from gastown_assets.training.plan import Adapter
 from gastown_assets.training.remote import stage_base_model
+from gastown_assets.transcripts.corpus import RECORD
 
 
 @dg.asset(partitions_def=ROLES, group_name="evaluation", code_version="3")
@@ -42,7 +43,7 @@ def eval_report(context: dg.AssetExecutionContext, gastown: GastownConfig, base_
                                   context.log.info)
     except ConfigError as exc:
         raise dg.Failure(str(exc)) from None
-    record = f"transcripts/{role}/sessions.removed-secrets.json"  # what ingest redacted (transcripts/redact.py)
+    record = f"transcripts/{role}/{RECORD}"  # what ingest redacted (transcripts/redact.py)
     result = memorization.with_probe(result, store.read_bytes(record) if store.exists(record) else None,
                                      base_path, adapter_dir, gastown.role(role).facts.system_prompt.strip())
     result.write(settings.role_dir("reports", role))

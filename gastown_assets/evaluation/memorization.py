@@ -16,13 +16,12 @@ leaked is itself a secret.
 from __future__ import annotations
 
 import hashlib
-import hmac
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from gastown_assets.datasets.secrets import Redactor
-from gastown_assets.transcripts.redact import RemovedSecret, read_record
+from gastown_assets.transcripts.redact import RemovedSecret, read_record, secret_hash
 
 MAX_PROBES = 16  # contexts prompted per adapter (one per distinct secret first)
 MAX_NEW_TOKENS = 48  # enough for the longest common key (an Anthropic key is ~30-60 tokens)
@@ -88,10 +87,6 @@ def prompt(tokenizer, record: RemovedSecret, system_prompt: str) -> str:
     return record.context
 
 
-def _hash(salt: bytes, value: str) -> str:
-    return hmac.new(salt, value.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
-
-
 def leaks_in(reply: str, salt: bytes, removed: list[RemovedSecret], redactor: Redactor,
              context: str = "") -> tuple[list[Leak], Counter]:
     """The removed secrets present in `reply` (any substring of a removed length whose hash
@@ -111,7 +106,7 @@ def leaks_in(reply: str, salt: bytes, removed: list[RemovedSecret], redactor: Re
     leaks: dict[str, Leak] = {}
     for n in lengths:
         for i in range(0, len(reply) - n + 1):
-            h = _hash(salt, reply[i:i + n])
+            h = secret_hash(salt, reply[i:i + n])
             if h in by_hash and h not in leaks:
                 r = by_hash[h]
                 detected = any(s <= i and i + n <= e for s, e in flagged)
@@ -167,16 +162,15 @@ def probe_adapter(base_model: str, adapter_dir: Path, record: bytes, *, system_p
     """Load base + adapter (on a GPU when there is one) and probe it with the role's record
     (transcripts/<role>/sessions.removed-secrets.json)."""
     import torch
-    from peft import PeftModel
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from gastown_assets.evaluation.run import for_inference, load_base, with_adapter
 
     salt, removed = read_record(record)
     if not removed:
         return MemorizationResult(0, 0, 0, 0, max_new_tokens)
-    cuda = torch.cuda.is_available()
-    tokenizer = AutoTokenizer.from_pretrained(base_model)
-    model = AutoModelForCausalLM.from_pretrained(base_model, dtype=torch.bfloat16 if cuda else torch.float32)
-    model = PeftModel.from_pretrained(model.to("cuda" if cuda else "cpu"), str(adapter_dir))
+    model, tokenizer = load_base(base_model)
+    dtype = torch.bfloat16 if torch.cuda.is_available() else torch.float32  # fp32 on a CPU, as before
+    model = for_inference(with_adapter(model, adapter_dir), dtype)
     return probe(model, tokenizer, salt, removed, system_prompt=system_prompt, max_probes=max_probes,
                  max_new_tokens=max_new_tokens)
 

@@ -231,8 +231,6 @@ def _merge(into: CorpusTally, tally: CorpusTally) -> None:
             into.unmatched_cwds.append(cwd)
 
 
-
-
 def _layout_path(path: Path) -> Path:
     return path.with_name(f".{path.name}.layout")
 
