@@ -114,7 +114,6 @@ def main(argv: list[str] | None = None) -> int:
     from gastown_assets.definitions import defs
     from gastown_assets.settings import Settings
     from gastown_assets.training import vram
-    from gastown_assets.training.config import load_profile, load_role, merged_axolotl
     from gastown_assets.training.launch import HISTORY_FILE
 
     settings = Settings.from_env()
@@ -122,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"gpu-smoke: GASTOWN_DATA_DIR={settings.store.url}: the smoke reads its outputs from a local "
               "folder; unset it or point it at one", file=sys.stderr)
         return NO_CUDA
-    profile = load_profile(settings.config_dir, args.profile)
+    profile = settings.project.profile  # GASTOWN_PROFILE is args.profile (set above)
     if gpu and profile.gpu and int(gpu["compute_capability"][3:]) < int(profile.gpu.compute_capability[3:]):
         print(f"gpu-smoke: note: {gpu['name']} is {gpu['compute_capability']}, older than the "
               f"{profile.gpu.compute_capability} {profile.path.name} declares (see its gpu: section)", flush=True)
@@ -153,9 +152,9 @@ def main(argv: list[str] | None = None) -> int:
     report = orjson.loads(report_path.read_bytes()) if "eval_report" in meta and report_path.is_file() else None
 
     # Today's estimate for this run: the built model's shape (or the profile's), the merged config.
-    cfg = merged_axolotl(settings.config_dir, load_role(settings.config_dir, args.role), profile, settings.data_dir)
+    cfg = settings.project.axolotl(args.role)
     built = profile.built_model_path
-    shape = vram.shape_from_config_json(Path(built.replace("{data_dir}", str(settings.data_dir)))) if built else None
+    shape = vram.shape_from_config_json(Path(settings.project.fill(built))) if built else None
     shape = shape or (profile.gpu.base_model if profile.gpu else None)
     est = vram.estimate(shape, cfg) if shape else None
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from gastown_assets.atomic import replace_dir
 from gastown_assets.evaluation.promotion import read_registry, registry_key
 from gastown_assets.storage import DataStore
-from gastown_assets.training.config import ROLE_NAME
+from gastown_assets.config import ROLE_NAME
 from gastown_assets.training.launch import ADAPTER_DIR_FILES, ADAPTER_FILES
 
 VERSION = re.compile(r"^[A-Za-z0-9._-]{1,64}$")

@@ -3,6 +3,7 @@ import shutil
 
 import pytest
 
+from gastown_assets.config import Project
 from tests.support import CONFIG_DIR
 
 # Never reach a model hub or W&B from tests.
@@ -46,4 +47,4 @@ def smollm2(tmp_path_factory):
     per test session the way the base_model asset does it."""
     from gastown_assets.training.base_model import resolve_base_model
 
-    return resolve_base_model(CONFIG_DIR, "local", tmp_path_factory.mktemp("smollm2-data"))
+    return resolve_base_model(Project(CONFIG_DIR, "local", tmp_path_factory.mktemp("smollm2-data")))

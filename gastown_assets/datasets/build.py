@@ -17,7 +17,7 @@ from pathlib import Path
 import orjson
 
 from gastown_assets.atomic import atomic_open
-from gastown_assets.training.config import dataset_spec, load_profile, load_role, merged_axolotl
+from gastown_assets.config import Project
 from gastown_assets.transcripts.pool import Done, ordered_map
 from gastown_assets.transcripts.store import session_from_dict
 
@@ -78,17 +78,17 @@ class BuildSpec:
         return hashlib.sha256(orjson.dumps([BUILD_VERSION, cached], option=orjson.OPT_SORT_KEYS)).hexdigest()[:16]
 
 
-def spec_for(config_dir: Path, role_name: str, profile_name: str, data_dir: Path, tokenizer_id: str) -> BuildSpec:
+def spec_for(project: Project, role_name: str, tokenizer_id: str) -> BuildSpec:
     """The role's build spec from configs/: dataset section, system prompt, sequence_len."""
-    role, profile = load_role(config_dir, role_name), load_profile(config_dir, profile_name)
-    data = dataset_spec(config_dir, role, profile)
+    role = project.role(role_name)
+    data = role.dataset
     return BuildSpec(
         shape=data.shape, dropped_call_arguments={k: list(v) for k, v in data.dropped_call_arguments.items()},
         system_prompt=role.facts.system_prompt, val_fraction=data.val_fraction, split_salt=data.split_salt,
         max_tool_result_chars=data.max_tool_result_chars, min_assistant_turns=data.min_assistant_turns,
         min_assistant_chars=data.min_assistant_chars, chunk_overlap_units=data.chunk_overlap_units,
         dedup_threshold=data.dedup_threshold,
-        token_budget=int(merged_axolotl(config_dir, role, profile, data_dir)["sequence_len"]),
+        token_budget=int(project.axolotl(role_name)["sequence_len"]),
         tokenizer_id=tokenizer_id,
     )
 

@@ -47,8 +47,8 @@ def role_datasets(context: dg.AssetExecutionContext, gastown: GastownConfig, raw
     split by a stable hash of the session id."""
     role = context.partition_key
     settings = gastown.settings
-    base_model = resolve_base_model(settings.config_dir, settings.profile, settings.data_dir)
-    spec = spec_for(settings.config_dir, role, settings.profile, settings.data_dir, base_model.digest)
+    base_model = resolve_base_model(settings.project)
+    spec = spec_for(settings.project, role, base_model.digest)
     out_dir = settings.role_dir("datasets", role)
     store = settings.store
     result = build(read_stored_lines(store.stage(raw_transcripts.path)), spec, chat_token_counter(base_model.name_or_path),

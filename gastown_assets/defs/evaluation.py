@@ -2,24 +2,19 @@
 curve), its gate check, and promoted_adapter, which moves `adapters/<role>/current` to a better adapter."""
 
 
-import base64
-
 import dagster as dg
 import orjson
 
+from gastown_assets.config import ConfigError
 from gastown_assets.datasets.build import DatasetFile
+from gastown_assets.defs.metadata import to_dagster
 from gastown_assets.defs.partitions import ROLES
 from gastown_assets.defs.resources import GastownConfig
-from gastown_assets.evaluation import memorization, promotion
-from gastown_assets.evaluation import report as reports
-from gastown_assets.evaluation.judge import REPORT_FILES, evaluate_adapter
+from gastown_assets.evaluation import promotion
+from gastown_assets.evaluation.judge import MissingAdapterFiles, evaluate_adapter
 from gastown_assets.evaluation.report import Report
 from gastown_assets.training.base_model import BaseModel
-from gastown_assets.training.config import ConfigError
-from gastown_assets.training.launch import ADAPTER_FILES, HISTORY_FILE
 from gastown_assets.training.plan import Adapter
-from gastown_assets.training.remote import stage_base_model
-from gastown_assets.transcripts.corpus import RECORD
 
 
 @dg.asset(partitions_def=ROLES, group_name="evaluation", code_version="3")
@@ -27,48 +22,14 @@ def eval_report(context: dg.AssetExecutionContext, gastown: GastownConfig, base_
                 lora_adapter: Adapter, val_dataset: DatasetFile) -> dg.Output[Report]:
     """Base vs base + adapter on the role's held-out sessions: a replay of their decisions (parse
     rate, tool and command accuracy, latency), held-out loss, the role's scenarios
-    (configs/eval/<role>.jsonl) and the training loss curve; names the exact adapter version
-    and dataset versions evaluated."""
-    settings, role = gastown.settings, context.partition_key
-    store, needed = settings.store, (*ADAPTER_FILES, HISTORY_FILE)
-    missing = store.missing(lora_adapter.path, needed)
-    if missing:
-        raise dg.Failure(f"{lora_adapter.path}: adapter {lora_adapter.version} is missing {', '.join(missing)}; "
-                         "materialize lora_adapter again")
-    adapter_dir = store.stage_dir(lora_adapter.path, needed)
-    base_path = stage_base_model(store, gastown.load_profile(), base_model)
+    (configs/eval/<role>.jsonl), the training loss curve and the memorization probe; names the
+    exact adapter version and dataset versions evaluated."""
     try:
-        result = evaluate_adapter(settings.config_dir, settings.profile, settings.data_dir, lora_adapter,
-                                  adapter_dir, base_path, store.stage(val_dataset.path), val_dataset.digest,
-                                  context.log.info)
-    except ConfigError as exc:
+        result = evaluate_adapter(gastown.settings, lora_adapter, base_model, val_dataset, context.log.info)
+    except (ConfigError, MissingAdapterFiles) as exc:
         raise dg.Failure(str(exc)) from None
-    record = f"transcripts/{role}/{RECORD}"  # what ingest redacted (transcripts/redact.py)
-    result = memorization.with_probe(result, store.read_bytes(record) if store.exists(record) else None,
-                                     base_path, adapter_dir, gastown.role(role).facts.system_prompt.strip())
-    result.write(settings.role_dir("reports", role))
-    for name in REPORT_FILES:
-        store.put(f"reports/{role}/{name}")
-    report, r = result.report, result.report.replay
-    context.log.info(f"{role}: command accuracy base {r.base.command_accuracy:.0%} -> adapter "
-                     f"{r.adapter.command_accuracy:.0%}, parse rate {r.base.parse_rate:.0%} -> {r.adapter.parse_rate:.0%} "
-                     f"on {r.points} held-out decisions; val loss {report.base_val_loss:.4f} -> "
-                     f"{report.adapter_val_loss:.4f} ({store.uri(f'reports/{role}/report.json')})")
-    inline = f"data:image/png;base64,{base64.b64encode(result.loss_png).decode()}"
-    return dg.Output(report, metadata={
-        **{f"base_{k}": v for k, v in r.base.model_dump().items() if k != "points"},
-        **{f"adapter_{k}": v for k, v in r.adapter.model_dump().items() if k != "points"},
-        "replay_points": r.points,
-        "base_val_loss": report.base_val_loss,
-        "adapter_val_loss": report.adapter_val_loss,
-        "base_scenario_score": dg.MetadataValue.float(report.base_scenario_score or 0.0),
-        "adapter_scenario_score": dg.MetadataValue.float(report.adapter_scenario_score or 0.0),
-        "passes_gate": report.beats_base,
-        "memorization_leaks": len(report.memorization["leaks"]) if report.memorization else 0,
-        "adapter_version": lora_adapter.version,
-        "report": dg.MetadataValue.path(store.uri(f"reports/{role}/report.json")),
-        "summary": dg.MetadataValue.md(reports.to_markdown(report, loss_png=inline)),
-    })
+    context.log.info(result.summary())
+    return dg.Output(result.report, metadata=to_dagster(result.metadata()))
 
 
 @dg.asset_check(asset=eval_report, partitions_def=ROLES, description=(

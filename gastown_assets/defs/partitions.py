@@ -1,8 +1,8 @@
-"""One partition per role: the files in configs/roles/*.yml."""
+"""One partition per role: the files in configs/roles/*.yml (GASTOWN_CONFIG_DIR's, if set)."""
 
 import dagster as dg
 
-from gastown_assets.settings import Settings
-from gastown_assets.training.config import role_names
+from gastown_assets import settings
+from gastown_assets.config import role_names
 
-ROLES = dg.StaticPartitionsDefinition(role_names(Settings.from_env().config_dir))
+ROLES = dg.StaticPartitionsDefinition(role_names(settings.config_dir()))

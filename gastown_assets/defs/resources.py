@@ -1,21 +1,20 @@
-"""Environment knobs, read in one place (DESIGN.md "Contract")."""
+"""The resources: the environment contract (gastown_assets/settings.py) as Dagster EnvVars, built
+into one Settings (Project + DataStore) per run, and the IO manager over the data store."""
 
 
-import os
 import pickle
 from pathlib import Path
 
 import dagster as dg
+from pydantic import PrivateAttr
 
+from gastown_assets import settings as env
 from gastown_assets.atomic import atomic_open
+from gastown_assets.config import Project, Role
 from gastown_assets.settings import Settings
-from gastown_assets.training.config import Profile, Role, load_profile, load_role
-
 
 # Object-store credentials: only ever EnvVars of the standard AWS names (masked in the UI).
-STORAGE_VARS = {"aws_access_key_id": "AWS_ACCESS_KEY_ID", "aws_secret_access_key": "AWS_SECRET_ACCESS_KEY",
-                "aws_session_token": "AWS_SESSION_TOKEN", "aws_endpoint_url": "AWS_ENDPOINT_URL",
-                "aws_region": "AWS_REGION"}
+STORAGE_VARS = {var.lower(): var for var in env.STORAGE_VARS}
 
 
 class GastownConfig(dg.ConfigurableResource):
@@ -34,29 +33,32 @@ class GastownConfig(dg.ConfigurableResource):
     aws_endpoint_url: str | None = None
     aws_region: str | None = None
 
+    _settings: Settings | None = PrivateAttr(default=None)
+
     @classmethod
     def from_env(cls) -> "GastownConfig":
         """EnvVar for each variable that is set, so Dagster shows where a value came from."""
-        names = {"sessions_dir": "GASTOWN_SESSIONS_DIR", "data_dir": "GASTOWN_DATA_DIR",
-                 "profile": "GASTOWN_PROFILE", "config_dir": "GASTOWN_CONFIG_DIR",
-                 "work_dir": "GASTOWN_WORK_DIR", **STORAGE_VARS}
-        return cls(**{k: dg.EnvVar(v) for k, v in names.items() if os.environ.get(v)})
+        names = {**env.GASTOWN_VARS, **STORAGE_VARS}
+        return cls(**{k: dg.EnvVar(v) for k, v in env.set_vars(names).items()})
 
     @property
     def settings(self) -> Settings:
-        return Settings.create(self.sessions_dir, self.data_dir, self.profile, self.config_dir,
-                               self.work_dir, self.storage_env())
+        """Built on first use and kept: configs/ are read once per run (a resource lives for one)."""
+        if self._settings is None:
+            self._settings = Settings.create(self.sessions_dir, self.data_dir, self.profile, self.config_dir,
+                                             self.work_dir, self.storage_env())
+        return self._settings
+
+    @property
+    def project(self) -> Project:
+        return self.settings.project
 
     def storage_env(self) -> dict[str, str]:
         """The store's credentials as AWS_* variables, for the trainer process."""
         return {var: getattr(self, f) for f, var in STORAGE_VARS.items() if getattr(self, f)}
 
     def role(self, name: str) -> Role:
-        return load_role(self.settings.config_dir, name)
-
-    def load_profile(self) -> Profile:
-        s = self.settings
-        return load_profile(s.config_dir, s.profile)
+        return self.project.role(name)
 
 
 class WandbConfig(dg.ConfigurableResource):
@@ -70,7 +72,7 @@ class WandbConfig(dg.ConfigurableResource):
     @classmethod
     def from_env(cls) -> "WandbConfig":
         names = {"api_key": "WANDB_API_KEY", "mode": "WANDB_MODE", "entity": "WANDB_ENTITY"}
-        return cls(**{k: dg.EnvVar(v) for k, v in names.items() if os.environ.get(v)})
+        return cls(**{k: dg.EnvVar(v) for k, v in env.set_vars(names).items()})
 
     def trainer_env(self) -> dict[str, str]:
         env = {"WANDB_API_KEY": self.api_key, "WANDB_ENTITY": self.entity}

@@ -2,13 +2,11 @@
 or when the role's config file changed. Off by default: turn it on in the UI (Automation)."""
 
 
-import os
-
 import dagster as dg
 
+from gastown_assets import settings as env
+from gastown_assets.config import ConfigError
 from gastown_assets.defs.resources import GastownConfig
-from gastown_assets.training.config import ConfigError, load_roles, retrain_spec
-from gastown_assets.transcripts.roles import RoleRule
 from gastown_assets.transcripts.watch import WatchState, latest_mtime_ns, retrain_requests, scan
 
 # The role chain a retrain runs. base_model is in it so the run can load it (a no-op when the
@@ -17,7 +15,7 @@ from gastown_assets.transcripts.watch import WatchState, latest_mtime_ns, retrai
 RETRAIN_CHAIN = dg.AssetSelection.assets(
     "base_model", "raw_transcripts", "train_dataset", "val_dataset", "lora_adapter", "eval_report",
     "promoted_adapter", "served_adapters")
-INTERVAL_S = int(os.environ.get("GASTOWN_RETRAIN_INTERVAL_S", "60"))
+INTERVAL_S = env.retrain_interval_s()
 
 
 @dg.sensor(asset_selection=RETRAIN_CHAIN, minimum_interval_seconds=INTERVAL_S,
@@ -29,17 +27,16 @@ def retrain_on_new_sessions(context: dg.SensorEvaluationContext, gastown: Gastow
     first tick only takes a baseline."""
     settings = gastown.settings
     try:
-        roles = load_roles(settings.config_dir)
-        thresholds = {name: (spec.min_new_sessions, spec.min_new_bytes)
-                      for name, spec in ((n, retrain_spec(settings.config_dir, r)) for n, r in roles.items())}
+        roles = settings.project.roles()
+        rules = settings.project.role_rules()
     except ConfigError as exc:
         return dg.SkipReason(f"config error, nothing requested: {exc}")
+    thresholds = {name: (r.retrain.min_new_sessions, r.retrain.min_new_bytes) for name, r in roles.items()}
     digests = {name: role.digest for name, role in roles.items()}
     state = WatchState.from_json(context.cursor)
     if state is None:
         context.update_cursor(WatchState(latest_mtime_ns(settings.sessions_roots), {}, digests).to_json())
         return dg.SkipReason("baseline taken; later ticks count sessions from here")
-    rules = [RoleRule(r.name, r.facts.sessions.cwd_patterns) for r in roles.values()]
     state = scan(settings.sessions_roots, rules, state)
     requests = [dg.RunRequest(partition_key=role, run_key=key, tags={"gastown/retrain_reason": reason})
                 for role, key, reason in retrain_requests(state, thresholds, digests)]

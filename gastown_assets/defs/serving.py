@@ -11,7 +11,7 @@ from gastown_assets.defs.training import lora_adapter
 from gastown_assets.serving.manifest import ManifestError, build_manifest, command_line, served, to_bytes, write_manifest
 from gastown_assets.serving.servable import check_lora_adapter
 from gastown_assets.training.base_model import BaseModel
-from gastown_assets.training.config import ConfigError
+from gastown_assets.config import ConfigError
 from gastown_assets.training.plan import Adapter
 
 
@@ -50,7 +50,7 @@ def served_adapters(context: dg.AssetExecutionContext, gastown: GastownConfig,
     (roles without one listed as such), plus vLLM's multi-LoRA launch line (serving/vllm-serve.sh)."""
     settings = gastown.settings
     try:
-        manifest = build_manifest(settings.store, settings.config_dir, base_model)
+        manifest = build_manifest(settings.store, settings.project, base_model)
     except (ManifestError, ConfigError) as exc:
         raise dg.Failure(str(exc)) from None
     uri = write_manifest(settings.store, manifest)

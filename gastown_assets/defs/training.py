@@ -6,11 +6,12 @@ from pathlib import Path
 import dagster as dg
 
 from gastown_assets.datasets.build import DatasetFile
+from gastown_assets.defs.metadata import to_dagster
 from gastown_assets.defs.partitions import ROLES
 from gastown_assets.defs.resources import GastownConfig, WandbConfig
 from gastown_assets.training.base_model import BaseModel, resolve_base_model
-from gastown_assets.training.config import ConfigError
-from gastown_assets.training.plan import Adapter, PlanError, RunPlan, finish_run, plan_run
+from gastown_assets.config import ConfigError
+from gastown_assets.training.plan import Adapter, PlanError, finish_run, plan_run
 
 
 @dg.asset(group_name="training", code_version="2",
@@ -21,7 +22,7 @@ def base_model(context: dg.AssetExecutionContext, gastown: GastownConfig) -> dg.
     GPU profile names its hub model, fetched by the trainer's own cache."""
     s = gastown.settings
     try:
-        model = resolve_base_model(s.config_dir, s.profile, s.data_dir)
+        model = resolve_base_model(s.project)
     except ConfigError as exc:
         raise dg.Failure(str(exc), allow_retries=False) from None
     store = s.store
@@ -59,34 +60,11 @@ def lora_adapter(context: dg.AssetExecutionContext, gastown: GastownConfig, wand
         raise dg.Failure(str(exc), allow_retries=False) from None
     for warning in plan.warnings:
         context.log.warning(warning)
-    if plan.resumed_from:
-        context.log.info(f"resuming {plan.role} adapter {plan.version} from {plan.resumed_from}")
-    context.log.info(f"training {plan.role} adapter {plan.version} with {settings.profile} profile: {plan.command}")
-    env = {**wandb.trainer_env(), **(_store_env(gastown) if plan.remote else {})}
+    for line in plan.log_lines(settings.profile):
+        context.log.info(line)
+    env = {**wandb.trainer_env(), **plan.trainer_env(settings.store, gastown.storage_env())}
     reported = trainer.run(context=context, command=plan.command, env=env,
                            extras={"role": plan.role, "version": plan.version}).get_results()
     adapter = finish_run(settings, plan)
-    return dg.Output(adapter, data_version=dg.DataVersion(adapter.version), metadata=_metadata(plan, adapter, reported))
-
-
-def _store_env(gastown: GastownConfig) -> dict:
-    """The trainer stages its job from the object store and uploads the adapter there."""
-    store = gastown.settings.store
-    return {**gastown.storage_env(), "GASTOWN_DATA_DIR": store.url, "GASTOWN_WORK_DIR": str(store.local)}
-
-
-def _metadata(plan: RunPlan, adapter: Adapter, reported: list) -> dict:
-    checks = dict(plan.checks)
-    if "vram_estimate_md" in checks:
-        checks["vram_estimate"] = dg.MetadataValue.md(checks.pop("vram_estimate_md"))
-    return {
-        "adapter_path": dg.MetadataValue.path(adapter.path),  # "path" is the IO manager's
-        "version": adapter.version,
-        "config_digest": adapter.config_digest,
-        # on a bucket the trainer's own metadata says where it resumed (resumed_from_step)
-        "resumed_from": plan.resumed_from or "",
-        "wandb_mode": plan.resolved.axolotl.get("wandb_mode", "disabled"),
-        "resolved_config": dg.MetadataValue.md(f"```yaml\n{plan.resolved.to_yaml()}```"),
-        **checks, **{k: v for r in reported for k, v in (r.metadata or {}).items()},
-        **{f"{k}_version": v for k, v in adapter.data_versions.items()},
-    }
+    metadata = plan.metadata(adapter, {k: v for r in reported for k, v in (r.metadata or {}).items()})
+    return dg.Output(adapter, data_version=dg.DataVersion(adapter.version), metadata=to_dagster(metadata))

@@ -7,7 +7,6 @@ import dagster as dg
 
 from gastown_assets.defs.partitions import ROLES
 from gastown_assets.defs.resources import GastownConfig
-from gastown_assets.training.config import role_rules
 from gastown_assets.transcripts import find_session_files
 from gastown_assets.transcripts.cache import ParseCache
 from gastown_assets.transcripts.corpus import CorpusTally, collect_role, record_path
@@ -30,7 +29,7 @@ def raw_transcripts(context: dg.AssetExecutionContext, gastown: GastownConfig) -
     redacted as files are parsed: no copy we make holds one; what was removed is recorded as
     salted hashes with their contexts (removed_secrets.json) for the memorization probe."""
     role, settings = context.partition_key, gastown.settings
-    rules = role_rules(settings.config_dir)
+    rules = settings.project.role_rules()
     files = list(find_session_files(settings.sessions_roots))
     roots = ", ".join(map(str, settings.sessions_roots))
     if not files:

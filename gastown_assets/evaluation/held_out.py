@@ -24,7 +24,6 @@ from gastown_assets.evaluation.run import for_inference, inference_dtype, load_b
 from gastown_assets.pull import PullError, pick_version
 from gastown_assets.settings import Settings
 from gastown_assets.training.base_model import resolve_base_model
-from gastown_assets.training.config import eval_spec, load_profile, load_role, role_names, role_rules
 from gastown_assets.training.launch import ADAPTER_FILES
 from gastown_assets.training.remote import stage_base_model
 from gastown_assets.transcripts import ParseStats, find_session_files, read_sessions, tag_role
@@ -63,12 +62,11 @@ def role_sessions(sessions_dir: Path, role: str, rules) -> Iterator:
 def held_out_points(settings: Settings, role: str, sessions_dir: Path, tokenizer_path: str,
                     tokenizer_id: str) -> tuple[list[DecisionPoint], int]:
     """Decision points of every session of the role, cut as decision rows (redacted)."""
-    spec = dataclasses.replace(spec_for(settings.config_dir, role, settings.profile, settings.data_dir,
-                                        tokenizer_id), shape="decisions")
+    spec = dataclasses.replace(spec_for(settings.project, role, tokenizer_id), shape="decisions")
     count, redactor = chat_token_counter(tokenizer_path), Redactor()
     deduper = Deduper(threshold=spec.dedup_threshold)
     rows, sessions = [], 0
-    for session in role_sessions(sessions_dir, role, role_rules(settings.config_dir)):
+    for session in role_sessions(sessions_dir, role, settings.project.role_rules()):
         sessions += 1
         built = session_rows(session_line(session), spec, count, redactor, deduper)
         rows += [orjson.loads(line) for line in built.lines]
@@ -90,16 +88,16 @@ def _adapter_dir(settings: Settings, role: str, version: str | None) -> tuple[st
 def replay_sessions(settings: Settings, role: str, sessions_dir: Path, adapter: str | None = None,
                     limit: int | None = None, log: Callable[[str], None] | None = None) -> HeldOutReplay:
     """`adapter`: "current" or None for the promoted adapter, else a version."""
-    if role not in role_names(settings.config_dir):
-        raise ReplayError(f"unknown role {role!r}; roles: {', '.join(role_names(settings.config_dir))} "
-                          f"({settings.config_dir / 'roles'})")
+    project = settings.project
+    if role not in project.role_names:
+        raise ReplayError(f"unknown role {role!r}; roles: {', '.join(project.role_names)} "
+                          f"({project.config_dir / 'roles'})")
     if not sessions_dir.is_dir():
         raise ReplayError(f"{sessions_dir}: no such folder of sessions")
     version, adapter_dir = _adapter_dir(settings, role, None if adapter in (None, "current") else adapter)
-    profile = load_profile(settings.config_dir, settings.profile)
-    spec = eval_spec(settings.config_dir, load_role(settings.config_dir, role), profile)
-    base = resolve_base_model(settings.config_dir, settings.profile, settings.data_dir)
-    base_path = stage_base_model(settings.store, profile, base)
+    spec = project.role(role).eval
+    base = resolve_base_model(project)
+    base_path = stage_base_model(settings.store, project.profile, base)
     points, sessions = held_out_points(settings, role, sessions_dir, base_path, base.digest)
     if not points:
         raise ReplayError(f"{sessions_dir}: no decision points in {sessions} {role} session(s) "

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict
 from gastown_assets.evaluation.replay import ReplayMetrics, command_key, score
 from gastown_assets.evaluation.run import Evaluation
 from gastown_assets.evaluation.scenarios import score as scenario_score
-from gastown_assets.training.config import EvalSpec
+from gastown_assets.config import EvalSpec
 
 LOSS_PNG = "loss.png"
 REPLY_CHARS = 400  # enough to see what the model did; the report is for people

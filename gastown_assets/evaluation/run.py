@@ -13,7 +13,7 @@ import orjson
 from gastown_assets.evaluation.loss import LossResult, heldout_loss
 from gastown_assets.evaluation.replay import DecisionPoint, Reply, decision_points, replay, sample
 from gastown_assets.evaluation.scenarios import Scenario, ScenarioResult, run_scenarios
-from gastown_assets.training.config import EvalSpec
+from gastown_assets.config import EvalSpec
 
 
 @dataclass

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from gastown_assets.training.config import ConfigError
+from gastown_assets.config import ConfigError
 
 
 

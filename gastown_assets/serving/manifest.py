@@ -21,7 +21,7 @@ from gastown_assets.evaluation.promotion import current_entry, read_registry
 from gastown_assets.serving.servable import inspect
 from gastown_assets.storage import DataStore
 from gastown_assets.training.base_model import BaseModel
-from gastown_assets.training.config import VLLM_LORA_RANKS, role_names, serving_spec
+from gastown_assets.config import VLLM_LORA_RANKS, Project
 from gastown_assets.training.launch import ADAPTER_DIR_FILES
 
 MANIFEST_KEY = "serving/manifest.json"
@@ -45,15 +45,15 @@ def sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def build_manifest(store: DataStore, config_dir: Path, base: BaseModel) -> dict:
+def build_manifest(store: DataStore, project: Project, base: BaseModel) -> dict:
     """Every role of configs/roles, from its registry; `base`: the base_model asset's model."""
-    spec, base_version = serving_spec(config_dir), base.digest
+    spec, base_version = project.serving, base.digest
     roles = {}
-    for role in role_names(config_dir):
+    for role in project.role_names:
         if role == BASE_NAME:
-            raise ManifestError(f"{config_dir / 'roles' / f'{role}.yml'}: <file name>: '{BASE_NAME}' names the "
+            raise ManifestError(f"{project.config_dir / 'roles' / f'{role}.yml'}: <file name>: '{BASE_NAME}' names the "
                                 "base model when serving; rename the role")
-        roles[role] = _role(store, config_dir, role, spec.max_lora_rank, base_version)
+        roles[role] = _role(store, str(project.base_path), role, spec.max_lora_rank, base_version)
     manifest = {
         "format": FORMAT,
         "base_model": {"name_or_path": base.name_or_path, "data_version": base_version, "built": base.built},
@@ -64,7 +64,7 @@ def build_manifest(store: DataStore, config_dir: Path, base: BaseModel) -> dict:
     return manifest
 
 
-def _role(store: DataStore, config_dir: Path, role: str, max_rank: int, base_version: str) -> dict:
+def _role(store: DataStore, limit_source: str, role: str, max_rank: int, base_version: str) -> dict:
     registry = read_registry(store, role)
     entry = current_entry(registry)
     if entry is None:
@@ -76,7 +76,7 @@ def _role(store: DataStore, config_dir: Path, role: str, max_rank: int, base_ver
     names = [n for n in ADAPTER_DIR_FILES if n in set(store.listdir(key))]
     local = store.stage_dir(store.uri(key), names)
     checked = inspect(local, max_rank, names=store.listdir(key), where=store.uri(key),
-                      limit_source=str(config_dir / "base.yml"))
+                      limit_source=limit_source)
     trained_on = (entry.get("datasets") or {}).get("base_model")
     problems = list(checked.problems)
     if trained_on != base_version:

@@ -231,12 +231,11 @@ def check_lora_adapter(settings, adapter, base) -> Servability:
     """adapter_servable's one domain call: a trained adapter (training.plan.Adapter) in the data
     dir, against the base_model (training.base_model.BaseModel) in its lineage and
     serving.max_lora_rank."""
-    from gastown_assets.training.config import load_profile, serving_spec
     from gastown_assets.training.launch import ADAPTER_FILES
     from gastown_assets.training.remote import stage_base_model
 
-    store, limit_source = settings.store, str(settings.config_dir / "base.yml")
-    spec = serving_spec(settings.config_dir)
+    store, limit_source = settings.store, str(settings.project.base_path)
+    spec = settings.project.serving
     trained_on = adapter.data_versions.get("base_model")
     if trained_on != base.digest:
         return Servability(adapter.path, None, [
@@ -244,6 +243,6 @@ def check_lora_adapter(settings, adapter, base) -> Servability:
             f"{base.digest} ({base.name_or_path}); retrain the adapter on it"])
     names = store.listdir(store.key_of(adapter.path)) if store.remote else None
     local = store.stage_dir(adapter.path, [n for n in ADAPTER_FILES if names is None or n in names])
-    base_path = stage_base_model(store, load_profile(settings.config_dir, settings.profile), base)
+    base_path = stage_base_model(store, settings.project.profile, base)
     return check_adapter(local, base_path, spec.max_lora_rank, names=names, where=adapter.path,
                          limit_source=limit_source)

@@ -16,13 +16,12 @@ log = logging.getLogger("gastown.serve")
 
 def base_path_for(settings: Settings):
     """The manifest's base model on this machine (staged from a bucket when it was built here)."""
-    from gastown_assets.training.config import load_profile
     from gastown_assets.training.remote import stage_base_model
 
     def path(manifest: dict) -> str:
         b = manifest["base_model"]
         base = BaseModel(b["name_or_path"], b["data_version"], bool(b.get("built")))
-        return stage_base_model(settings.store, load_profile(settings.config_dir, settings.profile), base)
+        return stage_base_model(settings.store, settings.project.profile, base)
 
     return path
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +13,8 @@ import orjson
 
 from gastown_assets.samples import SESSIONS_DIR as SAMPLE_SESSIONS
 from gastown_assets.training import gguf_model, tiny_model
-from gastown_assets.training.config import ConfigError, GgufModel, TinyModel, load_base, load_profile, merge
+from gastown_assets import settings
+from gastown_assets.config import ConfigError, GgufModel, Project, TinyModel
 from gastown_assets.transcripts import ParseStats, find_session_files, read_sessions
 
 SPEC_FILE = "gastown_tiny_model.json"
@@ -71,18 +71,16 @@ def ensure_gguf(spec: GgufModel, model_dir: Path, where: Path) -> BaseModel:
     return BaseModel(str(model_dir), gguf_model.data_version(wanted), built=True)
 
 
-def resolve_base_model(config_dir: Path, profile_name: str, data_dir: Path) -> BaseModel:
+def resolve_base_model(project: Project) -> BaseModel:
     """The profile's base model: converted or built here when missing, or the hub id."""
-    profile = load_profile(config_dir, profile_name)
+    profile = project.profile
     if profile.gguf_model is not None:
-        path = Path(profile.gguf_model.path.replace("{data_dir}", str(data_dir)))
-        return ensure_gguf(profile.gguf_model, path, profile.path)
+        return ensure_gguf(profile.gguf_model, Path(project.fill(profile.gguf_model.path)), profile.path)
     if profile.tiny_model is not None:
-        path = Path(profile.tiny_model.path.replace("{data_dir}", str(data_dir)))
-        return ensure_tiny(profile.tiny_model, path, SAMPLE_SESSIONS)
-    name = merge(load_base(config_dir).axolotl, profile.overlay)["base_model"]
-    where = profile.path if "base_model" in profile.overlay else config_dir / "base.yml"
-    return check_model_reachable(str(name).replace("{data_dir}", str(data_dir)), where)
+        return ensure_tiny(profile.tiny_model, Path(project.fill(profile.tiny_model.path)), SAMPLE_SESSIONS)
+    name = profile.axolotl.get("base_model", project.base.axolotl.get("base_model"))
+    where = profile.path if "base_model" in profile.axolotl else project.base_path
+    return check_model_reachable(str(project.fill(name)), where)
 
 
 def check_model_reachable(name: str, where: Path) -> BaseModel:
@@ -93,7 +91,7 @@ def check_model_reachable(name: str, where: Path) -> BaseModel:
         if not (path / "config.json").is_file():
             raise ConfigError(where, "axolotl.base_model", f"no model at {path} (no config.json)")
         return BaseModel(str(path), hashlib.sha256((path / "config.json").read_bytes()).hexdigest()[:16], built=False)
-    if os.environ.get("HF_HUB_OFFLINE") == "1":
+    if settings.hub_offline():
         from huggingface_hub import try_to_load_from_cache
 
         if not isinstance(try_to_load_from_cache(name, "config.json"), str):

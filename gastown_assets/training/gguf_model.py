@@ -20,7 +20,7 @@ from pathlib import Path
 import orjson
 
 from gastown_assets.atomic import replace_dir
-from gastown_assets.training.config import ConfigError, GgufModel
+from gastown_assets.config import ConfigError, GgufModel
 from gastown_assets.training.tiny_model import CHAT_TEMPLATE
 
 SPEC_FILE = "gastown_gguf_model.json"  # what the folder was converted from; a change reconverts

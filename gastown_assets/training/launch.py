@@ -20,7 +20,7 @@ from pathlib import Path
 import orjson
 
 from gastown_assets.atomic import replace_dir, write_text
-from gastown_assets.training.config import ResolvedConfig
+from gastown_assets.config import ResolvedConfig
 
 ADAPTER_FILES = ("adapter_model.safetensors", "adapter_config.json")
 HISTORY_FILE = "log_history.json"  # written by the reporter plugin when training ends

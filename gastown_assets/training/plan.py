@@ -16,10 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from gastown_assets.datasets.build import DatasetFile
+from gastown_assets.meta import Markdown, PathRef
 from gastown_assets.settings import Settings
+from gastown_assets.storage import DataStore
 from gastown_assets.training import launch, remote, vram
 from gastown_assets.training.base_model import BaseModel
-from gastown_assets.training.config import ConfigError, Profile, ResolvedConfig, load_profile, load_role, resolve
+from gastown_assets.config import ConfigError, Profile, Project, ResolvedConfig
 from gastown_assets.training.preflight import preflight
 
 
@@ -53,20 +55,46 @@ class RunPlan:
     checks: dict[str, Any] = field(default_factory=dict)  # pre-flight figures for metadata
     warnings: list[str] = field(default_factory=list)
 
+    def log_lines(self, profile: str) -> list[str]:
+        resumed = [f"resuming {self.role} adapter {self.version} from {self.resumed_from}"] if self.resumed_from else []
+        return [*resumed, f"training {self.role} adapter {self.version} with {profile} profile: {self.command}"]
+
+    def trainer_env(self, store: DataStore, credentials: dict[str, str]) -> dict[str, str]:
+        """On an object store the trainer stages its job from it and uploads the adapter there."""
+        if not self.remote:
+            return {}
+        return {**credentials, "GASTOWN_DATA_DIR": store.url, "GASTOWN_WORK_DIR": str(store.local)}
+
+    def metadata(self, adapter: Adapter, reported: dict[str, Any]) -> dict[str, Any]:
+        """The asset's metadata: the adapter, the resolved config, pre-flight figures and what
+        the trainer reported (on a bucket its own metadata says where it resumed)."""
+        checks = dict(self.checks)
+        if "vram_estimate_md" in checks:
+            checks["vram_estimate"] = Markdown(checks.pop("vram_estimate_md"))
+        return {
+            "adapter_path": PathRef(adapter.path),  # "path" is the IO manager's
+            "version": adapter.version,
+            "config_digest": adapter.config_digest,
+            "resumed_from": self.resumed_from or "",
+            "wandb_mode": self.resolved.axolotl.get("wandb_mode", "disabled"),
+            "resolved_config": Markdown(f"```yaml\n{self.resolved.to_yaml()}```"),
+            **checks, **reported,
+            **{f"{k}_version": v for k, v in adapter.data_versions.items()},
+        }
+
 
 def plan_run(settings: Settings, role: str, base: BaseModel, train: DatasetFile, val: DatasetFile, *,
              run_id: str, wandb_mode: str | None = None, wandb_key: bool = False) -> RunPlan:
     """Everything up to the trainer's command. `wandb_mode` (the environment's) overrides the
     profile's; `online` without a key falls back to `offline` (a warning, not a failed run)."""
     if train.rows == 0 or val.rows == 0:
-        raise PlanError(f"{load_role(settings.config_dir, role).path}: {role} has {train.rows} train and {val.rows} "
+        raise PlanError(f"{settings.project.role(role).path}: {role} has {train.rows} train and {val.rows} "
                         f"val rows ({train.path}); training needs both: add sessions or change dataset.val_fraction")
     data_versions = {"train_dataset": train.digest[:16], "val_dataset": val.digest[:16], "base_model": base.digest}
     store = settings.store
     train_path, val_path = store.stage(train.path), store.stage(val.path)
     try:
-        resolved = resolve(settings.config_dir, role, settings.profile, data_dir=settings.data_dir,
-                           train_path=train_path, val_path=val_path)
+        resolved = settings.project.resolve(role, train_path=train_path, val_path=val_path)
     except ConfigError as exc:
         raise PlanError(str(exc)) from None
     version = launch.adapter_version(resolved.digest, data_versions)
@@ -76,8 +104,8 @@ def plan_run(settings: Settings, role: str, base: BaseModel, train: DatasetFile,
                            launch.prepared_key(data_versions), f"{role}-{version}-{run_id[:8]}")
     warnings, mode = _wandb(run, wandb_mode, wandb_key)
     run = dataclasses.replace(run, axolotl={**run.axolotl, "wandb_mode": mode})
-    profile = load_profile(settings.config_dir, settings.profile)
-    checks = _preflight(settings.config_dir, run, val_path, base, profile)
+    profile = settings.project.profile
+    checks = _preflight(settings.project, run, val_path, base, profile)
     processes = profile.gpu.count if profile.gpu else 1
     key = f"adapters/{role}/{version}"
     if store.remote:
@@ -98,11 +126,11 @@ def _wandb(run: ResolvedConfig, env_mode: str | None, has_key: bool) -> tuple[li
     return [], mode
 
 
-def _preflight(config_dir: Path, resolved: ResolvedConfig, val_path: Path, base: BaseModel,
+def _preflight(project: Project, resolved: ResolvedConfig, val_path: Path, base: BaseModel,
                profile: Profile) -> dict:
     """Axolotl's schema, our rules and the GPU memory estimate, before any training starts."""
     try:
-        preflight(config_dir, resolved, val_path)
+        preflight(project, resolved, val_path)
         est = vram.for_profile(profile, base.name_or_path, base.built, resolved.axolotl)
     except (ConfigError, vram.DoesNotFit) as exc:
         raise PlanError(f"pre-flight check failed, nothing trained: {exc}") from None

@@ -27,7 +27,7 @@ import yaml
 
 from gastown_assets.storage import DataStore
 from gastown_assets.training.base_model import BaseModel
-from gastown_assets.training.config import Profile, ResolvedConfig
+from gastown_assets.config import Profile, ResolvedConfig
 from gastown_assets.training.launch import ADAPTER_DIR_FILES, STATE_FILE
 
 PLACEHOLDER = "{data_dir}"

@@ -16,7 +16,7 @@ from itertools import chain
 from pathlib import Path
 
 from gastown_assets.atomic import replace_dir
-from gastown_assets.training.config import TinyModel
+from gastown_assets.config import TinyModel
 
 SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
 CHAT_TEMPLATE = (Path(__file__).parent / "chat_template.jinja").read_text(encoding="utf-8")

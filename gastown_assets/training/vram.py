@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gastown_assets.training.config import ModelShape, Profile
+from gastown_assets.config import ModelShape, Profile
 
 GIB = 1024**3
 CUDA_CONTEXT_GIB = 1.0

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.smoke_summary import build_summary, format_summary, write_summary
-from gastown_assets.training.config import load_profile, resolve
+from gastown_assets.config import Project
 from gastown_assets.training.vram import check_summary, estimate, estimate_inputs
 from tests.support import CONFIG_DIR
 
@@ -39,9 +39,9 @@ def _report(base=2.9, adapter=1.4):
 
 
 def _smoke_estimate():
-    cfg = resolve(CONFIG_DIR, "polecat", "gpu-smoke", data_dir=Path("/d"), train_path=Path("/d/t"),
+    cfg = Project(CONFIG_DIR, "gpu-smoke", Path("/d")).resolve("polecat", train_path=Path("/d/t"),
                   val_path=Path("/d/v")).axolotl
-    shape = load_profile(CONFIG_DIR, "gpu-smoke").gpu.base_model
+    shape = Project(CONFIG_DIR, "gpu-smoke", Path("/data")).profile.gpu.base_model
     return estimate(shape, cfg), estimate_inputs(shape, cfg)
 
 

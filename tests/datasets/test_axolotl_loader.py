@@ -19,13 +19,13 @@ import orjson
 import pytest
 
 from gastown_assets.datasets.rows import session_messages
-from gastown_assets.training.config import load_role, resolve
+from gastown_assets.config import Project
 from gastown_assets.training.tiny_model import CHAT_TEMPLATE, train_tokenizer
 from gastown_assets.transcripts.model import Session, ToolCall, Turn
 from tests.support import CONFIG_DIR
 
 ROLE = "polecat"
-SYSTEM = load_role(CONFIG_DIR, ROLE).facts.system_prompt.strip()
+SYSTEM = Project(CONFIG_DIR, "tiny", Path("/data")).role(ROLE).facts.system_prompt.strip()
 USER = "Work your hook."
 FIRST_TEXT = "Checking my hook first."
 FIRST_RESULT = "hooked: gt-42 fix the widget"
@@ -90,7 +90,7 @@ def cfg(data_dir):
     from axolotl.utils.config import normalize_cfg_datasets, validate_config
     from axolotl.utils.dict import DictDefault
 
-    resolved = resolve(CONFIG_DIR, ROLE, "tiny", data_dir=data_dir,
+    resolved = Project(CONFIG_DIR, "tiny", data_dir).resolve(ROLE,
                        train_path=data_dir / "train.jsonl", val_path=data_dir / "val.jsonl")
     cfg = validate_config(DictDefault(resolved.axolotl))
     normalize_cfg_datasets(cfg)

@@ -10,7 +10,7 @@ from gastown_assets.datasets.checks import scan_file, sessions_in_both
 from gastown_assets.datasets.tokens import chat_token_counter
 from gastown_assets.samples import PLANTED_SECRETS, SESSIONS_DIR
 from gastown_assets.training.base_model import corpus_texts
-from gastown_assets.training.config import role_rules
+from gastown_assets.config import Project
 from gastown_assets.training.tiny_model import train_tokenizer
 from gastown_assets.transcripts import find_session_files
 from gastown_assets.transcripts.cache import ParseCache
@@ -28,13 +28,13 @@ def counter(tmp_path_factory):
 
 
 def _store(tmp: Path, role: str) -> Path:
-    store = collect_role(list(find_session_files([SESSIONS_DIR])), role, role_rules(CONFIG_DIR),
+    store = collect_role(list(find_session_files([SESSIONS_DIR])), role, Project(CONFIG_DIR, "tiny", Path("/data")).role_rules(),
                          ParseCache(tmp / "cache"), tmp / f"{role}.jsonl", CorpusTally())
     return Path(store.path)
 
 
 def _build(tmp: Path, role: str, counter, out: str = "out"):
-    spec = spec_for(CONFIG_DIR, role, "tiny", tmp, tokenizer_id="test")
+    spec = spec_for(Project(CONFIG_DIR, "tiny", tmp), role, tokenizer_id="test")
     return build(read_stored_lines(_store(tmp, role)), spec, counter, tmp / out)
 
 
@@ -81,7 +81,7 @@ def test_a_failed_build_leaves_the_previous_files_in_place(tmp_path, counter):
     def broken(conversations):
         raise RuntimeError("tokenizer died")
 
-    spec = spec_for(CONFIG_DIR, "polecat", "tiny", tmp_path, tokenizer_id="other")  # misses the cache
+    spec = spec_for(Project(CONFIG_DIR, "tiny", tmp_path), "polecat", tokenizer_id="other")  # misses the cache
     with pytest.raises(RuntimeError):
         build(read_stored_lines(_store(tmp_path, "polecat")), spec, broken, tmp_path / "out")
     assert Path(first.train.path).read_bytes() == before
@@ -89,7 +89,7 @@ def test_a_failed_build_leaves_the_previous_files_in_place(tmp_path, counter):
 
 
 def test_same_input_and_spec_skip_the_build_and_keep_the_files(tmp_path, counter):
-    spec = spec_for(CONFIG_DIR, "polecat", "tiny", tmp_path, tokenizer_id="test")
+    spec = spec_for(Project(CONFIG_DIR, "tiny", tmp_path), "polecat", tokenizer_id="test")
     store = _store(tmp_path, "polecat")
     first = build(read_stored_lines(store), spec, counter, tmp_path / "out", input_digest="v1")
     mtime = Path(first.train.path).stat().st_mtime_ns
@@ -107,9 +107,9 @@ def test_same_input_and_spec_skip_the_build_and_keep_the_files(tmp_path, counter
 
 def _role_build(corpus: Path, data: Path, role: str, counter):
     """raw_transcripts then the dataset build for one role, as the assets run them."""
-    store = collect_role(list(find_session_files([corpus])), role, role_rules(CONFIG_DIR), ParseCache(data / "cache"),
+    store = collect_role(list(find_session_files([corpus])), role, Project(CONFIG_DIR, "tiny", Path("/data")).role_rules(), ParseCache(data / "cache"),
                          data / "transcripts" / f"{role}.jsonl", CorpusTally())
-    spec = spec_for(CONFIG_DIR, role, "tiny", data, tokenizer_id="test")
+    spec = spec_for(Project(CONFIG_DIR, "tiny", data), role, tokenizer_id="test")
     return store, build(read_stored_lines(Path(store.path)), spec, counter, data / "datasets" / role,
                         input_digest=store.digest)
 

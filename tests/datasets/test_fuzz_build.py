@@ -39,6 +39,7 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 import tests.transcripts.test_fuzz as fuzz
+from gastown_assets.config import Project
 from gastown_assets.datasets.build import BuildSpec, build, spec_for
 from gastown_assets.datasets.quality import quality_issue
 from gastown_assets.datasets.split import is_val
@@ -59,7 +60,7 @@ def _cost(message: dict) -> int:
 # pickle, so the build stays in this process however many sessions it gets.
 COUNT = lambda conversations: [sum(_cost(m) for m in c) for c in conversations]  # noqa: E731
 
-BASE_SPEC = spec_for(CONFIG_DIR, "polecat", "tiny", Path("unused"), tokenizer_id="fuzz")
+BASE_SPEC = spec_for(Project(CONFIG_DIR, "tiny", Path("unused")), "polecat", tokenizer_id="fuzz")
 SPECS = st.builds(
     lambda budget, overlap, turns, chars: dataclasses.replace(
         BASE_SPEC, token_budget=budget, chunk_overlap_units=overlap, min_assistant_turns=turns,

@@ -11,13 +11,12 @@ from gastown_assets.datasets.secrets import Redactor
 from gastown_assets.evaluation.memorization import (MIN_CONTEXT, leaks_in, probe, probe_adapter, prompt, sample,
                                                     to_markdown)
 from gastown_assets.training import launch, tiny_model
-from gastown_assets.training.config import load_profile, resolve
+from gastown_assets.config import Project
 from gastown_assets.training.tiny_model import train_tokenizer
 from gastown_assets.transcripts import find_session_files
 from gastown_assets.transcripts.cache import ParseCache
 from gastown_assets.transcripts.corpus import CorpusTally, collect_role, record_path
 from gastown_assets.transcripts.redact import RemovedSecret, read_record, secret_hash
-from gastown_assets.training.config import role_rules
 from tests.planted import catalogue, found_in, planted_session
 from tests.support import CONFIG_DIR
 
@@ -71,7 +70,7 @@ def ingested(tmp_path_factory):
     main, _ = planted_session("memo-0001", "/home/gt/gt/web-app/polecats/ace", secrets)
     (root / "sessions" / "-home-gt-gt-web-app-polecats-ace").mkdir(parents=True)
     (root / "sessions" / "-home-gt-gt-web-app-polecats-ace" / "memo-0001.jsonl").write_bytes(main)
-    store = collect_role(list(find_session_files([root / "sessions"])), "polecat", role_rules(CONFIG_DIR),
+    store = collect_role(list(find_session_files([root / "sessions"])), "polecat", Project(CONFIG_DIR, "tiny", Path("/data")).role_rules(),
                          ParseCache(root / "cache"), root / "sessions.jsonl", CorpusTally())
     return root, Path(store.path), record_path(Path(store.path)).read_bytes()
 
@@ -90,7 +89,7 @@ def _rows(store: Path, unredact: dict[str, str]) -> list[dict]:
 
 
 def _train(root: Path, name: str, rows: list[dict]) -> Path:
-    spec = load_profile(CONFIG_DIR, "tiny").tiny_model.model_copy(
+    spec = Project(CONFIG_DIR, "tiny", Path("/data")).profile.tiny_model.model_copy(
         update={"pretrain_steps": 0, "pretrain_chars": 20_000, "vocab_size": 600})
     model = root / "model"
     if not (model / "config.json").is_file():  # its tokenizer knows the text (and the token) well: a
@@ -101,7 +100,7 @@ def _train(root: Path, name: str, rows: list[dict]) -> Path:
     work.mkdir()
     for split, part in (("train", rows[:36]), ("val", rows[36:])):
         (work / f"{split}.jsonl").write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in part))
-    resolved = resolve(CONFIG_DIR, "polecat", "tiny", data_dir=work, train_path=work / "train.jsonl",
+    resolved = Project(CONFIG_DIR, "tiny", work).resolve("polecat", train_path=work / "train.jsonl",
                        val_path=work / "val.jsonl")
     cfg = {**resolved.axolotl, "base_model": str(model), "max_steps": 80, "save_steps": 80, "eval_steps": 80,
            "warmup_steps": 2, "sequence_len": 256, "learning_rate": 0.01}

@@ -8,7 +8,7 @@ from gastown_assets.evaluation.plot import loss_curve_png
 from gastown_assets.evaluation.replay import DecisionPoint, Reply
 from gastown_assets.evaluation.run import Evaluation
 from gastown_assets.evaluation.scenarios import ScenarioResult
-from gastown_assets.training.config import EvalSpec
+from gastown_assets.config import EvalSpec
 
 HISTORY = [{"loss": 7.1, "step": 1}, {"loss": 6.5, "step": 2}, {"eval_loss": 6.6, "step": 2}, {"loss": 6.0, "step": 3}]
 SPEC = EvalSpec(replay_points=10, max_new_tokens=64, min_parse_rate=0.9, loss_rows=8, examples=2)

@@ -2,6 +2,7 @@
 `openai` client. Two role adapters (SmolLM2 + LoRA, each taught a different call) and the base
 answer concurrently; unknown models, bad requests, the bind address and a new promotion."""
 
+from pathlib import Path
 import json
 import os
 import shutil
@@ -15,6 +16,7 @@ import openai
 import psutil
 import pytest
 
+from gastown_assets.config import Project
 from gastown_assets.serving.manifest import build_manifest, write_manifest
 from gastown_assets.storage import DataStore
 from tests.serving.fleet import PROMPT, TARGETS, promote, teach
@@ -37,7 +39,7 @@ def fleet(smollm2, tmp_path_factory):
     for role, call in TARGETS.items():
         teach(smollm2.name_or_path, data / "adapters" / role / "v1", call)
         promote(store, role, "v1", smollm2.digest)
-    write_manifest(store, build_manifest(store, CONFIG_DIR, smollm2))
+    write_manifest(store, build_manifest(store, Project(CONFIG_DIR, "local", Path("/data")), smollm2))
     return store, smollm2
 
 
@@ -192,7 +194,7 @@ def test_a_new_promotion_is_served_without_a_restart(server, fleet):
     store, base = fleet
     shutil.copytree(store.local / "adapters/polecat/v1", store.local / "adapters/crew/v2")
     promote(store, "crew", "v2", base.digest, loss=1.0)
-    write_manifest(store, build_manifest(store, CONFIG_DIR, base))
+    write_manifest(store, build_manifest(store, Project(CONFIG_DIR, "local", Path("/data")), base))
     deadline = time.monotonic() + STARTUP_S
     while time.monotonic() < deadline:
         models = _client(url).models.list().model_dump()["data"]

@@ -1,5 +1,6 @@
 """The fleet manifest and the vLLM line, from the registries of a data dir (a folder or a bucket)."""
 
+from pathlib import Path
 import hashlib
 import json
 import os
@@ -7,6 +8,7 @@ import shutil
 
 import pytest
 
+from gastown_assets.config import Project
 from gastown_assets.serving.manifest import (MANIFEST_KEY, VLLM_SCRIPT_KEY, build_manifest, command_line,
                                              read_manifest, vllm_max_rank, write_manifest)
 from gastown_assets.storage import DataStore
@@ -37,7 +39,7 @@ def _fleet(store, adapter_files, smollm2):
 def test_manifest_lists_every_role_with_what_serves_it(tmp_path, adapter_files, smollm2):
     store = DataStore.open(str(tmp_path / "data"))
     _fleet(store, adapter_files, smollm2)
-    manifest = build_manifest(store, CONFIG_DIR, smollm2)
+    manifest = build_manifest(store, Project(CONFIG_DIR, "local", Path("/data")), smollm2)
     roles = manifest["roles"]
     assert {r: v["status"] for r, v in roles.items()} == {
         "crew": "served", "polecat": "served", "witness": "not_servable",
@@ -63,7 +65,7 @@ def test_manifest_lists_every_role_with_what_serves_it(tmp_path, adapter_files, 
 def test_vllm_line_serves_base_and_one_lora_module_per_served_role(tmp_path, adapter_files, smollm2):
     store = DataStore.open(str(tmp_path / "data"))
     _fleet(store, adapter_files, smollm2)
-    manifest = build_manifest(store, CONFIG_DIR, smollm2)
+    manifest = build_manifest(store, Project(CONFIG_DIR, "local", Path("/data")), smollm2)
     adapters = tmp_path / "data/adapters"
     assert manifest["vllm"]["argv"] == [
         "vllm", "serve", smollm2.name_or_path, "--served-model-name", "base", "--host", "127.0.0.1",
@@ -81,7 +83,7 @@ def test_vllm_line_serves_base_and_one_lora_module_per_served_role(tmp_path, ada
 
 def test_no_promoted_role_serves_the_base_alone(tmp_path, smollm2):
     store = DataStore.open(str(tmp_path / "data"))
-    manifest = build_manifest(store, CONFIG_DIR, smollm2)
+    manifest = build_manifest(store, Project(CONFIG_DIR, "local", Path("/data")), smollm2)
     assert {v["status"] for v in manifest["roles"].values()} == {"not_promoted"}
     assert "--enable-lora" not in manifest["vllm"]["argv"]
     assert command_line(manifest).startswith(f"vllm serve {smollm2.name_or_path} --served-model-name base")
@@ -94,7 +96,7 @@ def test_a_rank_over_the_limit_is_listed_and_not_served(tmp_path, adapter_files,
                                                                                "max_lora_rank: 8"))
     store = DataStore.open(str(tmp_path / "data"))
     _fleet(store, adapter_files, smollm2)
-    manifest = build_manifest(store, config, smollm2)
+    manifest = build_manifest(store, Project(config, "local", Path("/data")), smollm2)
     crew = manifest["roles"]["crew"]
     assert crew["status"] == "not_servable" and "r: LoRA rank 16 exceeds serving.max_lora_rank 8" in crew["problems"][0]
     argv = manifest["vllm"]["argv"]
@@ -120,7 +122,7 @@ def test_from_a_bucket_the_line_serves_pulled_folders(s3_env, tmp_path, adapter_
     store = Settings.create(data_dir=s3_env, work_dir=str(tmp_path / "work"),
                             storage=dict(os.environ)).store
     _fleet(store, adapter_files, smollm2)
-    manifest = build_manifest(store, CONFIG_DIR, smollm2)
+    manifest = build_manifest(store, Project(CONFIG_DIR, "local", Path("/data")), smollm2)
     assert manifest["roles"]["polecat"]["location"] == f"{s3_env}/adapters/polecat/v1"
     assert manifest["vllm"]["pull"] == [["gastown", "pull-adapter", "crew", "adapters/crew", "--version", "v1"],
                                         ["gastown", "pull-adapter", "polecat", "adapters/polecat", "--version", "v1"]]

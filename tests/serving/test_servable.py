@@ -1,6 +1,7 @@
 """An adapter is servable or the check says why, naming the file and key: real PEFT adapters on
 the local profile's SmolLM2 (not trained: what a server refuses is in their files and shapes)."""
 
+from pathlib import Path
 import json
 
 import pytest
@@ -96,12 +97,12 @@ def test_an_adapter_trained_on_another_base_version_is_not_loaded(tmp_path, adap
 
 
 def test_the_serving_limit_must_be_a_rank_vllm_accepts(config_copy):
-    from gastown_assets.training.config import ConfigError, serving_spec
+    from gastown_assets.config import ConfigError, Project
 
-    assert serving_spec(config_copy).max_lora_rank == 64
+    assert Project(config_copy, "local", Path("/data")).serving.max_lora_rank == 64
     base = config_copy / "base.yml"
     base.write_text(base.read_text().replace("max_lora_rank: 64", "max_lora_rank: 48"))
     with pytest.raises(ConfigError) as err:
-        serving_spec(config_copy)
+        Project(config_copy, "local", Path("/data")).serving
     assert err.value.path == str(base) and err.value.key == "serving.max_lora_rank"
     assert json.dumps(48) in str(err.value)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import orjson
 import pytest
 
+from gastown_assets.config import Project
 from gastown_assets.datasets.build import session_rows, spec_for
 from gastown_assets.datasets.dedup import Deduper
 from gastown_assets.datasets.secrets import Redactor
@@ -34,7 +35,7 @@ def _session() -> Session:
 
 @pytest.fixture(scope="module")
 def rows(smollm2, tmp_path_factory):
-    spec = spec_for(CONFIG_DIR, "polecat", "local", tmp_path_factory.mktemp("d"), smollm2.digest)
+    spec = spec_for(Project(CONFIG_DIR, "local", tmp_path_factory.mktemp("d")), "polecat", smollm2.digest)
     assert spec.shape == "decisions"
     built = session_rows(session_line(_session()), spec, chat_token_counter(smollm2.name_or_path), Redactor(),
                          Deduper())
@@ -54,10 +55,9 @@ def strategy(smollm2, tokenizer, tmp_path_factory):
     from axolotl.utils.config import normalize_cfg_datasets, validate_config
     from axolotl.utils.dict import DictDefault
 
-    from gastown_assets.training.config import resolve
 
     data = tmp_path_factory.mktemp("data")
-    resolved = resolve(CONFIG_DIR, "polecat", "local", data_dir=data, train_path=data / "train.jsonl",
+    resolved = Project(CONFIG_DIR, "local", data).resolve("polecat", train_path=data / "train.jsonl",
                        val_path=data / "val.jsonl")
     cfg = validate_config(DictDefault({**resolved.axolotl, "base_model": smollm2.name_or_path}))
     normalize_cfg_datasets(cfg)

@@ -1,6 +1,7 @@
 """Checkpoints follow the bucket: a trainer killed after a checkpoint on one machine resumes on
 another machine that has an empty working copy and shares only the bucket (a real S3 server)."""
 
+from pathlib import Path
 import os
 import signal
 import subprocess
@@ -14,7 +15,7 @@ import pytest
 from gastown_assets.settings import storage_options
 from gastown_assets.storage import DataStore
 from gastown_assets.training import remote, tiny_model
-from gastown_assets.training.config import load_profile, resolve
+from gastown_assets.config import Project
 from tests.support import CONFIG_DIR, REPO
 
 ROWS = [{"messages": [{"role": "system", "content": "You are a polecat."},
@@ -36,14 +37,14 @@ def test_a_retry_with_an_empty_work_dir_resumes_from_the_last_uploaded_checkpoin
     env = {**os.environ, **s3_server.env, "GASTOWN_DATA_DIR": url}
     first = DataStore.open(url, tmp_path / "first-box", storage_options(url, s3_server.env))
     # the inputs, as the base_model and dataset assets leave them: local, and in the bucket
-    spec = load_profile(CONFIG_DIR, "tiny").tiny_model.model_copy(
+    spec = Project(CONFIG_DIR, "tiny", Path("/data")).profile.tiny_model.model_copy(
         update={"pretrain_steps": 0, "pretrain_chars": 20_000, "vocab_size": 600})
     model = first.local / "models/tiny-qwen2"
     tiny_model.build(spec, [r["messages"][2]["content"] for r in ROWS], model)
     first.put_dir(model, "models/tiny-qwen2", sorted(p.name for p in model.iterdir() if p.is_file()))
     for name, rows in (("train", ROWS[:40]), ("val", ROWS[40:])):
         first.write_bytes(f"datasets/polecat/v1/{name}.jsonl", b"".join(orjson.dumps(r) + b"\n" for r in rows))
-    resolved = resolve(CONFIG_DIR, "polecat", "tiny", data_dir=first.local,
+    resolved = Project(CONFIG_DIR, "tiny", first.local).resolve("polecat",
                        train_path=first.local / "datasets/polecat/v1/train.jsonl",
                        val_path=first.local / "datasets/polecat/v1/val.jsonl")
     cfg = {**resolved.axolotl, "base_model": str(model), "max_steps": 8, "save_steps": 2, "eval_steps": 4,

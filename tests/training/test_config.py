@@ -2,23 +2,20 @@ from pathlib import Path
 
 import pytest
 
-from gastown_assets.training.config import (
-    ConfigError, load_roles, merge, resolve, role_names,
-)
-from gastown_assets.training.validate import check_role_config
+from gastown_assets.config import ConfigError, Project, merge, role_names
 from tests.support import CONFIG_DIR
 
 ROLES = ["crew", "deacon", "mayor", "polecat", "refinery", "witness"]
 
 
 def _resolve(role, profile="tiny", config_dir=CONFIG_DIR):
-    return resolve(config_dir, role, profile, data_dir=Path("/data"),
+    return Project(config_dir, profile, Path("/data")).resolve(role,
                    train_path=Path("/data/train.jsonl"), val_path=Path("/data/val.jsonl")).axolotl
 
 
 def test_partitions_are_the_six_gas_town_roles():
     assert role_names(CONFIG_DIR) == ROLES
-    assert all(r.facts.system_prompt.strip() for r in load_roles(CONFIG_DIR).values())
+    assert all(r.system_prompt for r in Project(CONFIG_DIR, "tiny", Path("/data")).roles().values())
 
 
 def test_overlay_merges_mappings_replaces_lists_and_null_removes():
@@ -66,7 +63,7 @@ def test_unknown_role_key_names_file_and_key(config_copy):
     path = config_copy / "roles" / "mayor.yml"
     path.write_text(path.read_text().replace("  description:", "  descripton: typo\n  description:"))
     with pytest.raises(ConfigError) as err:
-        load_roles(config_copy)
+        Project(config_copy, "tiny", Path("/data")).roles()
     assert str(path) in str(err.value) and "role.descripton" in str(err.value)
 
 
@@ -74,14 +71,14 @@ def test_unknown_axolotl_key_in_overlay_names_file_and_key(config_copy):
     path = config_copy / "roles" / "polecat.yml"
     path.write_text(path.read_text() + "  lora_rank: 8\n")
     with pytest.raises(ConfigError) as err:
-        check_role_config(config_copy, "polecat", "tiny")
+        Project(config_copy, "tiny", Path("/data")).check_axolotl_keys("polecat")
     assert str(path) in str(err.value) and "axolotl.lora_rank" in str(err.value)
 
 
 def test_shipped_overlays_use_only_axolotl_keys():
     for role in ROLES:
         for profile in ("local", "tiny", "gpu"):
-            check_role_config(CONFIG_DIR, role, profile)
+            Project(CONFIG_DIR, profile, Path("/data")).check_axolotl_keys(role)
 
 
 def test_role_file_names_cannot_escape_the_data_dir(config_copy):

@@ -6,7 +6,7 @@ import orjson
 
 from gastown_assets.training import gguf_model
 from gastown_assets.training.base_model import resolve_base_model
-from gastown_assets.training.config import load_profile
+from gastown_assets.config import Project
 from gastown_assets.training.tiny_model import CHAT_TEMPLATE
 from tests.support import CONFIG_DIR
 
@@ -38,7 +38,7 @@ def test_converted_model_is_the_real_instruct_model(smollm2):
 
 
 def test_data_version_is_the_gguf_hash_plus_the_conversion_spec(smollm2):
-    spec = load_profile(CONFIG_DIR, "local").gguf_model
+    spec = Project(CONFIG_DIR, "local", Path("/data")).profile.gguf_model
     sha = gguf_model.file_sha256(gguf_model.gguf_path(spec, "local.yml"))
     assert smollm2.digest.startswith(sha[:12])
     other = gguf_model.data_version({**gguf_model.conversion_spec(spec, sha), "dtype": "bfloat16"})
@@ -49,7 +49,7 @@ def test_an_unchanged_gguf_is_not_converted_again(smollm2):
     folder = Path(smollm2.name_or_path)
     weights = folder / "model.safetensors"
     before = weights.stat().st_mtime_ns
-    again = resolve_base_model(CONFIG_DIR, "local", folder.parent.parent)
+    again = resolve_base_model(Project(CONFIG_DIR, "local", folder.parent.parent))
     assert again == smollm2 and weights.stat().st_mtime_ns == before
     recorded = orjson.loads((folder / gguf_model.SPEC_FILE).read_bytes())
     assert recorded["eos_token"] == "<|im_end|>"
@@ -58,7 +58,7 @@ def test_an_unchanged_gguf_is_not_converted_again(smollm2):
 def test_a_missing_gguf_package_names_the_profile_and_key(tmp_path):
     import pytest
 
-    from gastown_assets.training.config import ConfigError, GgufModel
+    from gastown_assets.config import ConfigError, GgufModel
 
     spec = GgufModel(package="no_such_model_wheel", file="x.gguf", path=str(tmp_path))
     with pytest.raises(ConfigError, match=r"profiles/local.yml: gguf_model: package 'no_such_model_wheel' "

@@ -1,5 +1,6 @@
 """The trainer launch: commands, cache keys, checkpoints, and a real killed-then-resumed run."""
 
+from pathlib import Path
 import os
 import signal
 import subprocess
@@ -10,7 +11,7 @@ import orjson
 import pytest
 
 from gastown_assets.training import launch, tiny_model
-from gastown_assets.training.config import load_profile, resolve
+from gastown_assets.config import Project
 from gastown_assets.training.launch import adapter_version, latest_checkpoint, prepared_key
 from gastown_assets.training.run import final_metrics
 from tests.support import CONFIG_DIR
@@ -78,12 +79,12 @@ ROWS = [{"messages": [{"role": "system", "content": "You are a polecat."},
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("train")
-    spec = load_profile(CONFIG_DIR, "tiny").tiny_model.model_copy(
+    spec = Project(CONFIG_DIR, "tiny", Path("/data")).profile.tiny_model.model_copy(
         update={"pretrain_steps": 0, "pretrain_chars": 20_000, "vocab_size": 600})
     tiny_model.build(spec, [r["messages"][2]["content"] for r in ROWS], root / "model")
     for name, rows in (("train", ROWS[:40]), ("val", ROWS[40:])):
         (root / f"{name}.jsonl").write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in rows))
-    resolved = resolve(CONFIG_DIR, "polecat", "tiny", data_dir=root, train_path=root / "train.jsonl",
+    resolved = Project(CONFIG_DIR, "tiny", root).resolve("polecat", train_path=root / "train.jsonl",
                        val_path=root / "val.jsonl")
     cfg = {**resolved.axolotl, "base_model": str(root / "model"), "max_steps": 8, "save_steps": 2,
            "eval_steps": 4, "warmup_steps": 1, "micro_batch_size": 2, "sequence_len": 128}

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from gastown_assets.training.config import ConfigError, load_profile, resolve
+from gastown_assets.config import ConfigError, Project
 from gastown_assets.training.preflight import (
     axolotl_validate, check_derived_keys, check_run_paths, check_target_modules_agree, preflight,
 )
@@ -16,8 +16,12 @@ ROLES = ["crew", "deacon", "mayor", "polecat", "refinery", "witness"]
 VAL = Path("/data/datasets/x/val.jsonl")
 
 
+def _project(profile, config_dir=CONFIG_DIR):
+    return Project(config_dir, profile, Path("/data"))
+
+
 def _run_config(role, profile, config_dir=CONFIG_DIR):
-    resolved = resolve(config_dir, role, profile, data_dir=Path("/data"),
+    resolved = _project(profile, config_dir).resolve(role,
                        train_path=Path(f"/data/datasets/{role}/train.jsonl"), val_path=VAL)
     return resolved.for_run(Path(f"/data/adapters/{role}/.work-v1"), f"{role}-v1",
                             Path(f"/data/prepared/{role}/k"), f"{role}-v1-run1")
@@ -32,13 +36,13 @@ def _edit(path: Path, section: str, **values):
 @pytest.mark.parametrize("profile", ["gpu", "gpu-smoke", "local", "tiny"])
 def test_every_role_passes_axolotls_schema(profile):
     for role in ROLES:
-        validated = preflight(CONFIG_DIR, _run_config(role, profile), VAL)
+        validated = preflight(_project(profile), _run_config(role, profile), VAL)
         assert validated["lora_target_modules"] == ["q_proj", "k_proj", "v_proj", "o_proj",
                                                     "gate_proj", "up_proj", "down_proj"]
 
 
 def test_gpu_config_is_qlora_with_flash_attention_after_axolotls_validation():
-    validated = axolotl_validate(CONFIG_DIR, _run_config("polecat", "gpu"))
+    validated = axolotl_validate(_project("gpu"), _run_config("polecat", "gpu"))
     assert validated["adapter"] == "qlora" and validated["load_in_4bit"] is True
     assert validated["attn_implementation"] == "flash_attention_2"
     assert validated["wandb_name"] == "polecat-v1" and validated["wandb_project"] == "gastown-assets"
@@ -47,7 +51,7 @@ def test_gpu_config_is_qlora_with_flash_attention_after_axolotls_validation():
 def test_gpu_smoke_is_the_gpu_recipe_on_the_local_model_within_its_card():
     """What `make gpu-smoke` trains: base.yml's QLoRA recipe (validated by Axolotl with the
     profile's declared H100 as capabilities) on SmolLM2 from its wheel, for about 50 steps."""
-    validated = preflight(CONFIG_DIR, _run_config("polecat", "gpu-smoke"), VAL)
+    validated = preflight(_project("gpu-smoke"), _run_config("polecat", "gpu-smoke"), VAL)
     assert validated["adapter"] == "qlora" and validated["load_in_4bit"] is True
     assert validated["optimizer"] == "adamw_bnb_8bit" and validated["sample_packing"] is True
     assert validated["gradient_checkpointing"] is True and validated["bf16"] == "auto"
@@ -56,8 +60,8 @@ def test_gpu_smoke_is_the_gpu_recipe_on_the_local_model_within_its_card():
     assert validated["base_model"] == "/data/models/smollm2-135m-instruct"  # built by base_model, no hub
     assert 40 <= validated["max_steps"] <= 60
     assert validated["lora_r"] == 64  # base.yml's, not the local profile's
-    profile = load_profile(CONFIG_DIR, "gpu-smoke")
-    assert profile.gguf_model == load_profile(CONFIG_DIR, "local").gguf_model
+    profile = Project(CONFIG_DIR, "gpu-smoke", Path("/data")).profile
+    assert profile.gguf_model == Project(CONFIG_DIR, "local", Path("/data")).profile.gguf_model
     est = for_profile(profile, "/data/models/smollm2-135m-instruct", False, validated)
     assert est is not None and est.total_gib < profile.gpu.memory_gib
 
@@ -65,7 +69,7 @@ def test_gpu_smoke_is_the_gpu_recipe_on_the_local_model_within_its_card():
 def test_bad_value_in_role_overlay_names_the_file_and_key(config_copy):
     _edit(config_copy / "roles" / "crew.yml", "axolotl", learning_rate="fast")
     with pytest.raises(ConfigError) as err:
-        preflight(config_copy, _run_config("crew", "gpu", config_copy), VAL)
+        preflight(_project("gpu", config_copy), _run_config("crew", "gpu", config_copy), VAL)
     assert err.value.path == str(config_copy / "roles" / "crew.yml")
     assert err.value.key == "axolotl.learning_rate" and "Axolotl rejects it" in str(err.value)
 
@@ -73,14 +77,14 @@ def test_bad_value_in_role_overlay_names_the_file_and_key(config_copy):
 def test_unknown_key_in_role_overlay_fails_before_training(config_copy):
     _edit(config_copy / "roles" / "mayor.yml", "axolotl", lora_rank=8)
     with pytest.raises(ConfigError) as err:
-        preflight(config_copy, _run_config("mayor", "gpu", config_copy), VAL)
+        preflight(_project("gpu", config_copy), _run_config("mayor", "gpu", config_copy), VAL)
     assert err.value.path.endswith("roles/mayor.yml") and err.value.key == "axolotl.lora_rank"
 
 
 def test_roles_must_target_the_same_modules(config_copy):
     _edit(config_copy / "roles" / "witness.yml", "axolotl", lora_target_modules=["q_proj", "v_proj"])
     with pytest.raises(ConfigError, match="witness targets") as err:
-        check_target_modules_agree(config_copy, "gpu")
+        check_target_modules_agree(_project("gpu", config_copy))
     assert err.value.path.endswith("roles/witness.yml")
 
 
@@ -93,14 +97,14 @@ def test_target_modules_are_explicit_and_text_only(config_copy, overlay, problem
     for role in ROLES:  # the same edit everywhere, so only the rule under test can fail
         _edit(config_copy / "roles" / f"{role}.yml", "axolotl", **overlay)
     with pytest.raises(ConfigError, match=problem):
-        check_target_modules_agree(config_copy, "gpu")
+        check_target_modules_agree(_project("gpu", config_copy))
 
 
 @pytest.mark.parametrize("key", ["output_dir", "wandb_name", "dataset_prepared_path"])
 def test_run_names_in_config_files_are_rejected(config_copy, key):
     _edit(config_copy / "base.yml", "axolotl", **{key: "gastown-v1"})
     with pytest.raises(ConfigError, match="derived per run") as err:
-        check_derived_keys(config_copy, "polecat", "gpu")
+        check_derived_keys(_project("gpu", config_copy), "polecat")
     assert err.value.path.endswith("base.yml") and err.value.key == f"axolotl.{key}"
 
 

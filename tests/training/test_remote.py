@@ -4,7 +4,7 @@ from pathlib import Path
 
 from gastown_assets.storage import DataStore
 from gastown_assets.training import remote
-from gastown_assets.training.config import ResolvedConfig
+from gastown_assets.config import ResolvedConfig
 
 
 def _resolved(root: Path) -> ResolvedConfig:

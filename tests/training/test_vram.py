@@ -4,15 +4,15 @@ from pathlib import Path
 
 import pytest
 
-from gastown_assets.training.config import ModelShape, load_profile, resolve
+from gastown_assets.config import ModelShape, Project
 from gastown_assets.training.vram import DoesNotFit, check_fits, estimate, for_profile, shape_from_config_json
 from tests.support import CONFIG_DIR
 
-QWEN_7B = load_profile(CONFIG_DIR, "gpu").gpu.base_model
+QWEN_7B = Project(CONFIG_DIR, "gpu", Path("/data")).profile.gpu.base_model
 
 
 def _gpu_cfg(**overrides):
-    cfg = resolve(CONFIG_DIR, "polecat", "gpu", data_dir=Path("/d"), train_path=Path("/d/t"),
+    cfg = Project(CONFIG_DIR, "gpu", Path("/d")).resolve("polecat", train_path=Path("/d/t"),
                   val_path=Path("/d/v")).axolotl
     return {**cfg, **overrides}
 
@@ -28,7 +28,7 @@ def test_shipped_qlora_recipe_fits_one_80gb_card_with_room():
     est = estimate(QWEN_7B, _gpu_cfg())
     assert 4.5 < est.parts["base weights"] < 6.5  # 4-bit linears + 16-bit embeddings
     assert 10 < est.total_gib < 40
-    check_fits(est, load_profile(CONFIG_DIR, "gpu").gpu.memory_gib, "gpu.yml")
+    check_fits(est, Project(CONFIG_DIR, "gpu", Path("/data")).profile.gpu.memory_gib, "gpu.yml")
 
 
 def test_full_precision_weights_cost_more_than_4bit():
@@ -60,9 +60,9 @@ def test_shape_comes_from_a_local_models_config_json(tmp_path):
 
 
 def test_gpu_profile_checks_its_card_and_cpu_profile_only_estimates(tmp_path):
-    gpu = load_profile(CONFIG_DIR, "gpu")
+    gpu = Project(CONFIG_DIR, "gpu", Path("/data")).profile
     assert for_profile(gpu, "Qwen/Qwen2.5-7B-Instruct", False, _gpu_cfg()).total_gib < gpu.gpu.memory_gib
     with pytest.raises(DoesNotFit, match=r"profiles/gpu.yml: gpu.memory_gib"):
         for_profile(gpu, "Qwen/Qwen2.5-7B-Instruct", False, _gpu_cfg(sequence_len=131072))
-    tiny = load_profile(CONFIG_DIR, "tiny")
+    tiny = Project(CONFIG_DIR, "tiny", Path("/data")).profile
     assert for_profile(tiny, str(tmp_path), True, _gpu_cfg(sequence_len=131072)) is None  # no shape known

@@ -13,17 +13,17 @@ from pathlib import Path
 import pytest
 
 from benchmarks.smoke_summary import build_summary
-from gastown_assets.training.config import load_profile, resolve
+from gastown_assets.config import Project
 from gastown_assets.training.vram import CONTEXT_PART, check_summary, compare, estimate
 from tests.support import CONFIG_DIR
 
 DATA = Path(__file__).parent / "data"
 SUMMARIES = sorted(DATA.glob("gpu_smoke_summary*.json"))
-SMOLLM2 = load_profile(CONFIG_DIR, "gpu-smoke").gpu.base_model
+SMOLLM2 = Project(CONFIG_DIR, "gpu-smoke", Path("/data")).profile.gpu.base_model
 
 
 def _smoke_cfg(**overrides):
-    cfg = resolve(CONFIG_DIR, "polecat", "gpu-smoke", data_dir=Path("/d"), train_path=Path("/d/t"),
+    cfg = Project(CONFIG_DIR, "gpu-smoke", Path("/d")).resolve("polecat", train_path=Path("/d/t"),
                   val_path=Path("/d/v")).axolotl
     return {**cfg, **overrides}
 

@@ -5,7 +5,7 @@ import shutil
 from pathlib import Path
 
 from gastown_assets.samples import SESSIONS_DIR
-from gastown_assets.training.config import role_rules
+from gastown_assets.config import Project
 from gastown_assets.transcripts import find_session_files
 from gastown_assets.transcripts.cache import ParseCache
 from gastown_assets.transcripts.corpus import CorpusTally, collect_role
@@ -15,7 +15,7 @@ from tests.support import CONFIG_DIR
 def _collect(corpus, data, role="polecat"):
     cache = ParseCache(data / "cache")
     tally = CorpusTally()
-    store = collect_role(list(find_session_files([corpus])), role, role_rules(CONFIG_DIR), cache,
+    store = collect_role(list(find_session_files([corpus])), role, Project(CONFIG_DIR, "tiny", Path("/data")).role_rules(), cache,
                          data / f"{role}.jsonl", tally)
     return store, cache, tally
 

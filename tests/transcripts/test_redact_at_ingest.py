@@ -8,7 +8,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from gastown_assets.training.config import role_rules
+from gastown_assets.config import Project
 from gastown_assets.transcripts import ParseStats, find_session_files, read_sessions
 from gastown_assets.transcripts.cache import FORMAT, ParseCache
 from gastown_assets.transcripts.corpus import CorpusTally, collect_role, record_path
@@ -22,7 +22,7 @@ CWDS = {"polecat": "/home/gt/gt/web-app/polecats/ace", "crew": "/home/gt/gt/web-
 
 def _collect(corpus: Path, data: Path, role: str = "polecat"):
     cache, tally = ParseCache(data / "transcripts" / "cache"), CorpusTally()
-    store = collect_role(list(find_session_files([corpus])), role, role_rules(CONFIG_DIR), cache,
+    store = collect_role(list(find_session_files([corpus])), role, Project(CONFIG_DIR, "tiny", Path("/data")).role_rules(), cache,
                          data / "transcripts" / role / "sessions.jsonl", tally)
     return store, cache, tally
 

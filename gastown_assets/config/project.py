@@ -1,0 +1,151 @@
+"""One run's view of configs/: base.yml, the profile, and every role it asks for, typed.
+
+A role resolves as base.yml ⊕ roles/<role>.yml ⊕ profiles/<profile>.yml: mappings merge key by
+key, lists and scalars replace, and a null in an overlay removes the key. `{data_dir}` is filled
+here and nowhere else. Files are read once per Project; a Project lives for one run.
+"""
+
+from __future__ import annotations
+
+import copy
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, ValidationError
+
+from gastown_assets.config.axolotl import ResolvedConfig, check_keys
+from gastown_assets.config.dataset import DatasetSpec
+from gastown_assets.config.eval import EvalSpec
+from gastown_assets.config.files import ConfigError, Strict, fill_data_dir, merge, parse
+from gastown_assets.config.profile import Profile
+from gastown_assets.config.retrain import RetrainSpec
+from gastown_assets.config.role import ROLE_NAME, Role, RoleFile
+from gastown_assets.config.serving import ServingSpec
+from gastown_assets.transcripts.roles import RoleRule
+
+SECTIONS = {"dataset": DatasetSpec, "retrain": RetrainSpec, "eval": EvalSpec}
+
+
+class BaseFile(Strict):
+    """base.yml: every section's defaults (retrain and serving apply to all roles)."""
+
+    dataset: dict[str, Any]
+    retrain: dict[str, Any] = Field(default_factory=dict)
+    eval: dict[str, Any] = Field(default_factory=dict)
+    axolotl: dict[str, Any]
+    serving: ServingSpec = Field(default_factory=ServingSpec)
+
+
+def role_names(config_dir: Path) -> list[str]:
+    """Partition keys: one per roles/*.yml, validated as safe path segments."""
+    names = sorted(p.stem for p in (config_dir / "roles").glob("*.yml"))
+    for name in names:
+        if not ROLE_NAME.match(name):
+            raise ConfigError(config_dir / "roles" / f"{name}.yml", "<file name>",
+                              f"role name must match {ROLE_NAME.pattern}")
+    return names
+
+
+class Project:
+    def __init__(self, config_dir: Path, profile: str, data_dir: Path):
+        self.config_dir, self.profile_name, self.data_dir = Path(config_dir), profile, Path(data_dir)
+        self._roles: dict[str, Role] = {}
+
+    @property
+    def base_path(self) -> Path:
+        return self.config_dir / "base.yml"
+
+    @cached_property
+    def base(self) -> BaseFile:
+        return parse(BaseFile, self.base_path)
+
+    @cached_property
+    def profile(self) -> Profile:
+        path = self.config_dir / "profiles" / f"{self.profile_name}.yml"
+        profile = parse(Profile, path)
+        profile._name, profile._path = self.profile_name, path
+        return profile
+
+    @cached_property
+    def role_names(self) -> list[str]:
+        return role_names(self.config_dir)
+
+    @property
+    def serving(self) -> ServingSpec:
+        return self.base.serving
+
+    def role(self, name: str) -> Role:
+        if name not in self._roles:
+            self._roles[name] = self._load(name)
+        return self._roles[name]
+
+    def roles(self) -> dict[str, Role]:
+        return {name: self.role(name) for name in self.role_names}
+
+    def role_rules(self) -> list[RoleRule]:
+        """Every role's cwd patterns, in file-name order (ties in tagging go to the earlier role)."""
+        return [RoleRule(r.name, r.facts.sessions.cwd_patterns) for r in self.roles().values()]
+
+    def fill(self, value: Any) -> Any:
+        return fill_data_dir(value, self.data_dir)
+
+    def axolotl(self, role: str) -> dict[str, Any]:
+        """base ⊕ role ⊕ profile, before dataset paths are known."""
+        return self.fill(self._axolotl(role))
+
+    def origin(self, role: str, key: str) -> Path | str:
+        """The last file that sets axolotl `key`: profile over role over base; else the run itself."""
+        for path, overlay in ((self.profile.path, self.profile.axolotl), (self.role(role).path, self.role(role).overlay),
+                              (self.base_path, self.base.axolotl)):
+            if key in overlay:
+                return path
+        return f"resolved config of {role}/{self.profile_name} (set by lora_adapter)"
+
+    def check_axolotl_keys(self, role: str) -> None:
+        """Every axolotl key in base.yml, the role's file and the profile is one Axolotl knows."""
+        check_keys(self.base_path, self.base.axolotl)
+        check_keys(self.role(role).path, self.role(role).overlay)
+        check_keys(self.profile.path, self.profile.axolotl)
+
+    def resolve(self, role: str, *, train_path: Path, val_path: Path) -> ResolvedConfig:
+        """The one Axolotl config a role trains with; dataset paths come from upstream assets."""
+        merged = self.axolotl(role)
+        merged["datasets"] = [dict(copy.deepcopy(d), path=str(train_path)) for d in merged.get("datasets", [])]
+        if not merged["datasets"]:
+            raise ConfigError(self.base_path, "axolotl.datasets", "no dataset stanza")
+        # The val set is an eval set only: same stanza, never listed under `datasets`. With
+        # `eval_strategy: "no"` it is left out, or Axolotl would still evaluate once before step 1.
+        if merged.get("eval_strategy") != "no":
+            merged["test_datasets"] = [dict(copy.deepcopy(merged["datasets"][0]), path=str(val_path), split="train")]
+        merged["val_set_size"] = 0.0
+        sources = (str(self.base_path), str(self.role(role).path), str(self.profile.path))
+        return ResolvedConfig(role, self.profile_name, merged, sources)
+
+    def _axolotl(self, role: str) -> dict[str, Any]:
+        return merge(merge(self.base.axolotl, self.role(role).overlay), self.profile.axolotl)
+
+    def _load(self, name: str) -> Role:
+        path = self.config_dir / "roles" / f"{name}.yml"
+        if not ROLE_NAME.match(name):
+            raise ConfigError(path, "<role>", f"role name must match {ROLE_NAME.pattern}")
+        file = parse(RoleFile, path)
+        specs = {s: self._section(s, path, getattr(file, s)) for s in SECTIONS}
+        return Role(name=name, path=path, facts=file.role, overlay=file.axolotl, **specs)
+
+    def _section(self, section: str, role_path: Path, role_overlay: dict[str, Any]) -> BaseModel:
+        """base.yml's section ⊕ the role's ⊕ the profile's (dataset and eval), validated."""
+        overlays = [(role_path, role_overlay)]
+        if section in ("dataset", "eval"):
+            overlays.append((self.profile.path, getattr(self.profile, section)))
+        merged = getattr(self.base, section)
+        for _, overlay in overlays:
+            merged = merge(merged, overlay)
+        try:
+            return SECTIONS[section].model_validate(merged)
+        except ValidationError as exc:
+            loc = exc.errors()[0]["loc"]
+            # blame the last file that sets the key (the role file when none does)
+            path = next((p for p, o in reversed(overlays) if loc and loc[0] in o), role_path)
+            key = f"{section}." + ".".join(str(p) for p in loc)
+            raise ConfigError(path, key, f"{exc.errors()[0]['msg']} (after merging base.yml)") from None
