@@ -1,7 +1,7 @@
 """Redaction at ingest: a session's secrets are replaced while it is parsed, before anything
 about it is written (the parse cache, the role stores, a bucket, metadata, logs).
 
-Every string a Session holds goes through the scrubber (datasets/secrets.py): user, assistant
+Every string a Session holds goes through the scrubber (datasets/secrets/): user, assistant
 and tool text, thinking, tool-call arguments (values, and keys; a value under a secret-named
 key such as `DB_PASSWORD` is judged whole), tool names and ids, and the cwd. The datasets
 re-scan their rows as a second line.
