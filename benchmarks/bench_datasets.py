@@ -27,14 +27,14 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from gastown_assets.samples import SESSIONS_DIR  # noqa: E402
-from gastown_assets.samples.generate import SEED  # noqa: E402
-from gastown_assets.samples.generate import build as build_corpus  # noqa: E402
+from tools.samples.generate import SEED  # noqa: E402
+from tools.samples.generate import build as build_corpus  # noqa: E402
 
 MB = 1_000_000
 
 
 def generate(out: Path, size_mb: int) -> int:
-    """Sample corpora from the shipped generator under successive seeds, until size_mb."""
+    """Sample corpora from the sample generator (tools/samples) under successive seeds, until size_mb."""
     written, seed = 0, SEED
     while written < size_mb * MB:
         files, _ = build_corpus(seed)

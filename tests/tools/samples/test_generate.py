@@ -1,4 +1,4 @@
-"""The embedded sample transcripts: deterministic, committed as generated, well formed."""
+"""The sample-transcript generator (tools/samples): deterministic, its output committed as generated, well formed."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from gastown_assets.samples import PLANTED_SECRETS, SESSIONS_DIR
-from gastown_assets.samples import generate
+from tools.samples import generate
 
 ROLE_PATTERNS = [
     ("polecat", re.compile(r"/polecats/[^/]+")),
@@ -85,7 +85,7 @@ def test_generator_is_deterministic(fresh, tmp_path):
 
 def test_committed_files_equal_fresh_generation(fresh):
     committed, generated = tree(SESSIONS_DIR), tree(fresh)
-    assert sorted(committed) == sorted(generated), "file set differs: rerun python -m gastown_assets.samples.generate"
+    assert sorted(committed) == sorted(generated), "file set differs: rerun python -m tools.samples.generate"
     changed = [rel for rel in generated if committed[rel] != generated[rel]]
     assert not changed, f"hand-edited or stale sample files: {changed[:5]}"
     assert PLANTED_SECRETS.read_bytes() == (fresh.parent / "planted_secrets.json").read_bytes()

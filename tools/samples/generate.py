@@ -1,8 +1,8 @@
 """Write the embedded sample transcripts: synthetic Gas Town sessions.
 
-    python -m gastown_assets.samples.generate [OUT_DIR] [--secrets PATH]
+    python -m tools.samples.generate [OUT_DIR] [--secrets PATH]    # from the repository root
 
-OUT_DIR defaults to ``gastown_assets/samples/sessions`` (next to this file).
+OUT_DIR defaults to ``gastown_assets/samples/sessions`` (the package's ``SESSIONS_DIR``).
 The list of planted fake secrets goes to ``OUT_DIR/../planted_secrets.json``
 unless ``--secrets`` says otherwise. Output is a pure function of ``SEED``:
 running it twice gives the same bytes. OUT_DIR is replaced atomically (written
@@ -27,13 +27,16 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from . import _roles as R
-from ._transcript import Convo, Rand, Session
-from ._vocab import CREW, DOGS, POLECATS, RIGS, TOWNS, VERSIONS, slug
+from gastown_assets.samples import SESSIONS_DIR
+
+from . import crew, deacon, mayor, other, polecat, refinery, witness
+from .common import Planted, polecat_job
+from .convo import Convo
+from .transcript import Rand, Session
+from .vocab import CREW, DOGS, POLECATS, RIGS, TOWNS, VERSIONS, slug
 
 SEED = 20260112
-HERE = Path(__file__).resolve().parent
-DEFAULT_OUT = HERE / "sessions"
+DEFAULT_OUT = SESSIONS_DIR
 BASE_TIME = datetime(2026, 1, 12, 7, 30, tzinfo=timezone.utc)
 
 COUNTS = {"polecat": 80, "crew": 30, "mayor": 20, "deacon": 20, "witness": 20, "refinery": 20, "none": 2}
@@ -84,7 +87,7 @@ def _plan(rnd: Rand) -> list[Spec]:
                 wt = f"{town}/{rig.name}/polecats/{name}"
                 if rnd.random() < 0.25:
                     wt += f"/{rig.name}"
-                job = R.polecat_job(rnd, rig, name, wt)
+                job = polecat_job(rnd, rig, name, wt)
                 extra["job"] = job
                 specs.append(Spec(role, i, variant, wt, job.branch, extra))
             elif role == "crew":
@@ -113,27 +116,40 @@ def _plan(rnd: Rand) -> list[Spec]:
     return specs
 
 
-def _run(spec: Spec, c: Convo, planted: R.Planted) -> None:
+# Generic inner monologue per kind of session (a deacon's dogs and boot have their own).
+THOUGHTS = {
+    "polecat": polecat.THOUGHTS,
+    "crew": crew.THOUGHTS,
+    "mayor": mayor.THOUGHTS,
+    "witness": witness.THOUGHTS,
+    "refinery": refinery.THOUGHTS,
+    "dog": deacon.DOG_THOUGHTS,
+    "boot": deacon.BOOT_THOUGHTS,
+    "deacon": deacon.THOUGHTS,
+}
+
+
+def _run(spec: Spec, c: Convo, planted: Planted) -> None:
     e = spec.extra
     if spec.role == "polecat":
-        R.polecat(c, e["job"], spec.variant, planted)
+        polecat.polecat(c, e["job"], spec.variant, planted)
     elif spec.role == "crew":
-        R.crew(c, e["rig"], e["name"], e["town"], spec.variant, planted)
+        crew.crew(c, e["rig"], e["name"], e["town"], spec.variant, planted)
     elif spec.role == "mayor":
-        R.mayor(c, e["town"], spec.variant, planted)
+        mayor.mayor(c, e["town"], spec.variant, planted)
     elif spec.role == "witness":
-        R.witness(c, e["rig"], e["town"], spec.variant, planted)
+        witness.witness(c, e["rig"], e["town"], spec.variant, planted)
     elif spec.role == "refinery":
-        R.refinery(c, e["rig"], e["town"], spec.variant, planted)
+        refinery.refinery(c, e["rig"], e["town"], spec.variant, planted)
     elif spec.role == "deacon":
         if spec.variant.startswith("dog:"):
-            R.dog(c, e["town"], e["dog"], spec.variant[4:], planted)
+            deacon.dog(c, e["town"], e["dog"], spec.variant[4:], planted)
         elif spec.variant == "boot":
-            R.boot(c, e["town"], spec.variant, planted)
+            deacon.boot(c, e["town"], spec.variant, planted)
         else:
-            R.deacon(c, e["town"], spec.variant, planted)
+            deacon.deacon(c, e["town"], spec.variant, planted)
     else:
-        R.other_project(c, spec.index)
+        other.other_project(c, spec.index)
 
 
 def dumps(rec: dict[str, Any]) -> str:
@@ -162,8 +178,8 @@ def build(seed: int = SEED) -> tuple[dict[str, bytes], list[dict[str, str]]]:
         )
         convo = Convo(sess)
         kind = spec.variant.split(":")[0] if spec.variant in ("boot",) or spec.variant.startswith("dog:") else spec.role
-        convo.thoughts = R.THOUGHTS.get(kind, ())
-        planted = R.Planted()
+        convo.thoughts = THOUGHTS.get(kind, ())
+        planted = Planted()
         _run(spec, convo, planted)
         records = sess.records
         if rnd.random() < 0.1:
