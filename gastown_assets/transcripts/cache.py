@@ -23,9 +23,9 @@ from typing import NamedTuple
 import orjson
 
 from gastown_assets.atomic import atomic_open, write_bytes
+from gastown_assets.workers import Done, ordered_map
 
 from .discover import SessionFile
-from .pool import Done, ordered_map
 from .reader import read_sessions
 from .redact import RemovedSecret, SessionRedactor, cache_salt
 from .stats import ParseStats
@@ -73,7 +73,7 @@ def file_sha256(path: Path | str) -> str:
 
 class ParseCache:
     MANIFEST = "manifest.json"
-    POOL_AFTER = 256  # files parsed here before the rest go to worker processes (see pool.py)
+    POOL_AFTER = 256  # files parsed here before the rest go to worker processes (see workers.py)
 
     def __init__(self, cache_dir: Path):
         self.dir = cache_dir
