@@ -27,8 +27,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from gastown_assets.datasets.checks import read_rows  # noqa: E402
 from gastown_assets.evaluation.replay import _percentile, decision_points, sample  # noqa: E402
-from gastown_assets.evaluation.run import read_rows  # noqa: E402
 from gastown_assets.settings import Settings  # noqa: E402
 
 

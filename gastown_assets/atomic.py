@@ -11,23 +11,62 @@ from pathlib import Path
 from typing import IO
 
 
+def _temp_beside(path: Path) -> tuple[int, str]:
+    """A new, empty temp file next to `path` (its folder made when missing): (fd, name)."""
+    try:
+        return tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+
+
+def _commit(tmp: str, path: Path) -> None:
+    os.chmod(tmp, 0o644)  # mkstemp makes it 0600
+    os.replace(tmp, path)
+
+
 @contextmanager
 def atomic_open(path: Path, mode: str = "wb", durable: bool = True) -> Iterator[IO]:
     """Open a temp file next to `path`; on clean exit it replaces `path` in one rename.
     `durable=False` skips the fsync, for caches that are checked before they are trusted."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = _temp_beside(path)
     try:
         with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as f:
             yield f
             f.flush()
             if durable:
                 os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
+        _commit(tmp, path)
+    except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
+        raise
+
+
+@contextmanager
+def atomic_path(path: Path, durable: bool = True) -> Iterator[Path]:
+    """The name of an empty temp file next to `path`, for a writer that takes a file name (a
+    download); on clean exit it replaces `path` in one rename, as atomic_open does."""
+    fd, tmp = _temp_beside(path)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        if durable:
+            fd = os.open(tmp, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        _commit(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def write_bytes(path: Path, data: bytes, durable: bool = True) -> None:
+    with atomic_open(path, "wb", durable) as f:
+        f.write(data)
 
 
 def write_text(path: Path, text: str) -> None:

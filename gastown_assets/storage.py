@@ -14,7 +14,6 @@ import hashlib
 import os
 import re
 import shutil
-import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -22,7 +21,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from gastown_assets.atomic import atomic_open
+from gastown_assets.atomic import atomic_open, atomic_path
 
 LATEST = "LATEST"
 
@@ -178,15 +177,8 @@ class DataStore:
         dest = self.local / key
         if dest.is_file() and self._current(key, dest):
             return dest
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
-        os.close(fd)
-        try:
-            self.fetch(key, Path(tmp))
-            os.replace(tmp, dest)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        with atomic_path(dest) as tmp:
+            self.fetch(key, tmp)
         return dest
 
     def fetch(self, key: str, dest: Path) -> Path:

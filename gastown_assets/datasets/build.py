@@ -18,8 +18,8 @@ import orjson
 
 from gastown_assets.atomic import atomic_open
 from gastown_assets.config import Project
-from gastown_assets.transcripts.pool import Done, ordered_map
 from gastown_assets.transcripts.store import session_from_dict
+from gastown_assets.workers import Done, ordered_map
 
 from .chunk import CountTokens, chunks
 from .decisions import decision_rows
@@ -32,7 +32,7 @@ from .split import is_val
 
 BUILD_VERSION = "3"  # bump when row building changes, so cached rows are rebuilt
 STAMP = ".build.json"  # what the files in the folder were last built from
-POOL_AFTER = 64  # sessions built here before the rest go to worker processes (see transcripts/pool.py)
+POOL_AFTER = 64  # sessions built here before the rest go to worker processes (see workers.py)
 
 
 @dataclass

@@ -22,6 +22,8 @@ from functools import lru_cache
 import numpy as np
 import orjson
 
+from .quality import content_text
+
 # LSH band weights (false positive, false negative): favour recall, as every candidate is verified
 # against its stored signature (64 perms at 0.85 -> 7 bands of 9: ~84 % of pairs at J=0.85 and
 # ~97 % at J=0.9 become candidates, against ~31 % / 60 % with datasketch's default 0.5/0.5).
@@ -287,14 +289,6 @@ def lsh_bands(threshold: float, num_perm: int, weights: tuple[float, float]) -> 
     return opt
 
 
-def _content_text(content) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):  # multi-part content: keep the text parts
-        return " ".join(p["text"] for p in content if isinstance(p, dict) and isinstance(p.get("text"), str))
-    return ""
-
-
 def row_text(messages: list[dict]) -> str:
     """The text that identifies a row for dedup: user, assistant and tool contents plus tool-call
     names and arguments, whitespace-normalised. The system prompt (shared by every row of a role)
@@ -303,7 +297,7 @@ def row_text(messages: list[dict]) -> str:
     for msg in messages:
         if msg.get("role") == "system":
             continue
-        text = _content_text(msg.get("content"))
+        text = content_text(msg.get("content"))
         if text:
             parts.append(text)
         for call in msg.get("tool_calls") or ():

@@ -69,7 +69,8 @@ _BOILERPLATE = frozenset(BOILERPLATE)
 _HEAD = 200  # a marker that starts a result is within its first characters
 
 
-def _text(content) -> str:
+def content_text(content) -> str:
+    """A message's content as text: a string, or a list's text parts joined by spaces."""
     if isinstance(content, str):
         return content
     if isinstance(content, list):
@@ -79,7 +80,7 @@ def _text(content) -> str:
 
 def is_tool_error(content) -> bool:
     """Whether a tool result's text reads as a failed call."""
-    text = _text(content).lstrip()
+    text = content_text(content).lstrip()
     if _TOOL_ERROR_START.match(text[:_HEAD]):
         return True
     lowered = text.lower()
@@ -88,14 +89,14 @@ def is_tool_error(content) -> bool:
 
 def is_assistant_failure(content) -> bool:
     """Whether an assistant message is Claude Code's report of a failed model call."""
-    return _text(content).lstrip()[:_HEAD].lower().startswith(ASSISTANT_FAILURE_PREFIXES)
+    return content_text(content).lstrip()[:_HEAD].lower().startswith(ASSISTANT_FAILURE_PREFIXES)
 
 
 def is_boilerplate(message: dict) -> bool:
     """An assistant message without tool calls whose text is empty or content-free."""
     if message.get("tool_calls"):
         return False
-    text = " ".join(_text(message.get("content")).split()).lower().rstrip(".! ")
+    text = " ".join(content_text(message.get("content")).split()).lower().rstrip(".! ")
     return not text or text in _BOILERPLATE
 
 
@@ -119,7 +120,7 @@ def _assistant_chars(messages: list[dict]) -> int:
     for m in messages:
         if m.get("role") != "assistant":
             continue
-        total += len(_text(m.get("content")).strip())
+        total += len(content_text(m.get("content")).strip())
         for call in m.get("tool_calls") or ():
             args = (call.get("function") or {}).get("arguments")
             total += len(args.strip()) if isinstance(args, str) else len(str(args or ""))

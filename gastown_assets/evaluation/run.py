@@ -8,8 +8,7 @@ from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
 
-import orjson
-
+from gastown_assets.datasets.checks import read_rows
 from gastown_assets.evaluation.loss import LossResult, heldout_loss
 from gastown_assets.evaluation.replay import DecisionPoint, Reply, decision_points, replay, sample
 from gastown_assets.evaluation.scenarios import Scenario, ScenarioResult, run_scenarios
@@ -26,12 +25,6 @@ class Evaluation:
     base_replies: list[Reply] = field(default_factory=list)
     tuned_replies: list[Reply] = field(default_factory=list)
     dtype: str = "float32"
-
-
-def read_rows(path: Path):
-    with path.open("rb") as f:
-        for line in f:
-            yield orjson.loads(line)
 
 
 def inference_dtype(wanted: str):

@@ -35,10 +35,6 @@ class TrainResult:
     log_history: list[dict] = field(default_factory=list)
     resumed_from: str | None = None
 
-    def last(self, key: str) -> float | None:
-        values = [h[key] for h in self.log_history if key in h]
-        return float(values[-1]) if values else None
-
 
 @dataclass(frozen=True)
 class Launch:

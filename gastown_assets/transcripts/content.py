@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .jsonl import as_str
 from .model import ToolCall, Turn
 from .stats import ParseStats
 
@@ -109,14 +110,14 @@ def _scrub_string(text: str) -> str:
 def _tool_call(block: dict) -> ToolCall:
     args = block.get("input")
     args = args if isinstance(args, dict) else {} if args is None else {"input": args}
-    return ToolCall(_str(block.get("id")), _str(block.get("name")), scrub_images(args))
+    return ToolCall(as_str(block.get("id")), as_str(block.get("name")), scrub_images(args))
 
 
 def _tool_turn(block: dict, stats: ParseStats) -> Turn:
     return Turn(
         "tool",
         tool_result_text(block.get("content"), stats),
-        tool_call_id=_str(block.get("tool_use_id")),
+        tool_call_id=as_str(block.get("tool_use_id")),
         is_error=block.get("is_error") is True,
     )
 
@@ -137,7 +138,3 @@ def _block_type(block) -> str:
     if isinstance(block, dict) and isinstance(block.get("type"), str):
         return block["type"]
     return "invalid"
-
-
-def _str(value) -> str:
-    return value if isinstance(value, str) else ""

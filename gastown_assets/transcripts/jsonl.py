@@ -60,6 +60,11 @@ def record_type(record: dict) -> str:
     return kind if isinstance(kind, str) and kind else "no_type"
 
 
+def as_str(value) -> str:
+    """A record field that should be a string: itself, or "" when it is anything else."""
+    return value if isinstance(value, str) else ""
+
+
 def _slow_decode(line: bytes, stats: ParseStats) -> list:
     """Rare path: bad UTF-8, `{...}{...}` on one line (a resume appended to a file with no
     final newline), truncated or garbage lines, nesting beyond orjson's limit."""

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .content import assistant_turn, user_turns
 from .discover import classify_path
-from .jsonl import iter_records, record_type
+from .jsonl import as_str, iter_records, record_type
 from .model import Session
 from .redact import SessionRedactor
 from .sessions import SessionBuilder
@@ -74,7 +74,7 @@ class _Router:
             _add_assistant(builder, record, stats)
 
     def _builder(self, record: dict, stats: ParseStats) -> SessionBuilder | None:
-        sid = _str(record.get("sessionId"))
+        sid = as_str(record.get("sessionId"))
         if self.kind != "main":  # a subagent file is one session, named after the file
             return self._get(("file",), self.path.stem, self.parent or sid or None, self.kind)
         self._last_sid = sid or self._last_sid
@@ -95,14 +95,14 @@ class _Router:
 
     def _root_of(self, record: dict) -> str:
         """Inline (1.0.x) sidechains start at a record whose parentUuid is null."""
-        uuid = _str(record.get("uuid"))
-        root = self._roots.get(_str(record.get("parentUuid"))) or uuid or "sidechain"
+        uuid = as_str(record.get("uuid"))
+        root = self._roots.get(as_str(record.get("parentUuid"))) or uuid or "sidechain"
         if uuid:
             self._roots[uuid] = root
         return root
 
     def _is_duplicate(self, record: dict) -> bool:
-        uuid = _str(record.get("uuid"))
+        uuid = as_str(record.get("uuid"))
         if not uuid:
             return False
         if uuid in self._seen_uuids:
@@ -129,9 +129,5 @@ def _add_assistant(builder: SessionBuilder, record: dict, stats: ParseStats) -> 
     elif message.get("model") == SYNTHETIC_MODEL or record.get("isApiErrorMessage") is True:
         stats.skipped["synthetic_api_error"] += 1
     else:
-        message_id = _str(message.get("id")) or _str(record.get("requestId")) or None
+        message_id = as_str(message.get("id")) or as_str(record.get("requestId")) or None
         builder.add_assistant(message_id, assistant_turn(message.get("content"), stats))
-
-
-def _str(value) -> str:
-    return value if isinstance(value, str) else ""

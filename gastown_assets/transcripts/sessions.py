@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .jsonl import as_str
 from .model import Session, Turn
 from .stats import ParseStats
 
@@ -19,9 +20,9 @@ class SessionBuilder:
     def note(self, record: dict) -> None:
         """Session metadata comes from the first record that carries each field."""
         s = self.session
-        s.cwd = s.cwd or _str(record.get("cwd"))
-        s.started_at = s.started_at or _str(record.get("timestamp"))
-        s.version = s.version or _str(record.get("version"))
+        s.cwd = s.cwd or as_str(record.get("cwd"))
+        s.started_at = s.started_at or as_str(record.get("timestamp"))
+        s.version = s.version or as_str(record.get("version"))
 
     def add_user(self, turns: list[Turn]) -> None:
         for turn in turns:
@@ -67,7 +68,3 @@ def _is_empty(turn: Turn) -> bool:
     if turn.speaker == "tool":
         return False
     return not turn.text.strip() and not turn.tool_calls
-
-
-def _str(value) -> str:
-    return value if isinstance(value, str) else ""
