@@ -18,7 +18,7 @@ DEV_PORT ?= 3000
 # The UI has no login: widen DEV_HOST only behind your own proxy or firewall.
 DEV_HOST ?= 127.0.0.1
 
-.PHONY: install system-deps test demo dev bench clean
+.PHONY: install system-deps lint test demo dev bench clean
 
 install: $(STAMP)
 
@@ -53,10 +53,18 @@ system-deps:
 			|| { echo "$$log" >&2; exit 1; }; \
 	else echo "$(SYSTEM_DEPS) missing and no root apt-get: the docker and browser tests will skip"; fi
 
+# The hygiene gate in front of the tests: ruff's formatter and linter (rules in pyproject.toml),
+# then vulture for dead code (its allow-list: tools/vulture_allow.py).
+LINT_PATHS := gastown_assets tests benchmarks tools
+lint: $(STAMP)
+	$(BIN)/ruff format --check $(LINT_PATHS)
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/vulture
+
 # TEST_WORKERS=2 runs test files in two processes (pytest-xdist); 0, the default, runs them in
 # this process: with two, the concurrency test once saw its two training runs not overlap.
 TEST_WORKERS ?= 0
-test: system-deps $(STAMP)
+test: system-deps lint
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 # One process for the run (in_process executor): each step of the default executor would import

@@ -70,7 +70,7 @@ def tokenizer_floor(data: Path, model_dir: Path) -> tuple[float, int]:
             texts += [tok.apply_chat_template(orjson.loads(line)["messages"], tokenize=False) for line in f]
     start = time.perf_counter()
     for i in range(0, len(texts), 256):
-        tok(texts[i:i + 256], add_special_tokens=False)
+        tok(texts[i : i + 256], add_special_tokens=False)
     return time.perf_counter() - start, sum(len(t) for t in texts)
 
 
@@ -88,7 +88,9 @@ def _tree_rss(root: int) -> tuple[int, int]:
     while todo:
         pid = todo.pop()
         try:
-            status = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
+            status = dict(
+                line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line
+            )
             total += int(status["VmRSS"].split()[0]) * 1024
             peak = max(peak, int(status["VmHWM"].split()[0]) * 1024)
         except (OSError, KeyError, ValueError):
@@ -130,8 +132,12 @@ def bench(size_mb: int, work: Path) -> None:
     mb = nbytes / MB
     # the base model is built once per workdir (minutes) and copied in; the build under test only uses it
     shared = work / "base-model"
-    subprocess.run([sys.executable, "-m", "benchmarks.build_all", "--model-only"], cwd=REPO, check=True,
-                   env={**os.environ, "GASTOWN_DATA_DIR": str(shared)})
+    subprocess.run(
+        [sys.executable, "-m", "benchmarks.build_all", "--model-only"],
+        cwd=REPO,
+        check=True,
+        env={**os.environ, "GASTOWN_DATA_DIR": str(shared)},
+    )
     shutil.copytree(shared / "models", data / "models")
     floor_json = orjson_floor(corpus)
     full, rss, tree_rss = run_build(corpus, data)
@@ -144,15 +150,21 @@ def bench(size_mb: int, work: Path) -> None:
     new.write_bytes(src.read_bytes().replace(src.stem.encode(), new.stem.encode()))
     incremental, inc_rss, inc_tree_rss = run_build(corpus, data)
     floor = max(floor_json, floor_tok)
-    print(f"\n== corpus {mb:.0f} MB, {sum(1 for _ in corpus.rglob('*.jsonl'))} files "
-          f"(row text {row_chars / MB:.0f} MB), {os.cpu_count()} CPUs ==")
-    print(f"datasets build, all 6 roles : {full:7.1f} s  {mb / full:6.1f} MB/s  "
-          f"peak RSS {rss} MB (largest process), {tree_rss} MB (with its workers, sampled)")
+    print(
+        f"\n== corpus {mb:.0f} MB, {sum(1 for _ in corpus.rglob('*.jsonl'))} files "
+        f"(row text {row_chars / MB:.0f} MB), {os.cpu_count()} CPUs =="
+    )
+    print(
+        f"datasets build, all 6 roles : {full:7.1f} s  {mb / full:6.1f} MB/s  "
+        f"peak RSS {rss} MB (largest process), {tree_rss} MB (with its workers, sampled)"
+    )
     print(f"floor: bare orjson loop     : {floor_json:7.1f} s  {mb / floor_json:6.1f} MB/s")
     print(f"floor: tokenizer on row text: {floor_tok:7.1f} s")
     print(f"build / larger floor        : {full / floor:7.1f} x")
-    print(f"incremental, +1 session     : {incremental:7.1f} s  ({100 * incremental / full:.1f} % of full)  "
-          f"peak RSS {inc_rss} MB, {inc_tree_rss} MB with workers")
+    print(
+        f"incremental, +1 session     : {incremental:7.1f} s  ({100 * incremental / full:.1f} % of full)  "
+        f"peak RSS {inc_rss} MB, {inc_tree_rss} MB with workers"
+    )
 
 
 def main() -> None:

@@ -35,9 +35,13 @@ from gastown_assets.settings import Settings  # noqa: E402
 def start(port: int, log: Path) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     with log.open("wb") as out:
-        return subprocess.Popen([sys.executable, "-m", "gastown_assets", "serve", "--port", str(port),
-                                 "--watch-s", "0"], env=env, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        return subprocess.Popen(
+            [sys.executable, "-m", "gastown_assets", "serve", "--port", str(port), "--watch-s", "0"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
 
 def wait_ready(proc: subprocess.Popen, url: str, log: Path, timeout_s: float = 900) -> None:
@@ -76,8 +80,10 @@ def main() -> None:
     proc = start(port, log)
     try:
         wait_ready(proc, url, log)
-        print(f"server ready in {time.perf_counter() - started:.1f} s; {len(points)} held-out {args.role} "
-              f"decision contexts, max_tokens {args.max_tokens}, load average {os.getloadavg()[0]:.1f}")
+        print(
+            f"server ready in {time.perf_counter() - started:.1f} s; {len(points)} held-out {args.role} "
+            f"decision contexts, max_tokens {args.max_tokens}, load average {os.getloadavg()[0]:.1f}"
+        )
         client = OpenAI(base_url=url, api_key="not-checked", timeout=900, max_retries=0)
         served = [m.id for m in client.models.list().data]
         if args.role not in served:
@@ -92,8 +98,13 @@ def main() -> None:
                 tokens.append(r.usage.completion_tokens)
                 calls += bool(r.choices[0].message.tool_calls)
             times.sort()
-            rows[model] = (statistics.median(times), _percentile(times, 0.95), calls / len(points),
-                           statistics.median(tokens), r.system_fingerprint)
+            rows[model] = (
+                statistics.median(times),
+                _percentile(times, 0.95),
+                calls / len(points),
+                statistics.median(tokens),
+                r.system_fingerprint,
+            )
         print(f"{'model':<10} {'p50 s':>7} {'p95 s':>7} {'tool calls':>10} {'tokens p50':>10}  version")
         for model, (p50, p95, share, tok, version) in rows.items():
             print(f"{model:<10} {p50:>7.2f} {p95:>7.2f} {share:>10.0%} {tok:>10.0f}  {version}")

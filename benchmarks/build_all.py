@@ -30,14 +30,22 @@ def main() -> None:
         start = time.perf_counter()
         files = list(find_session_files(s.sessions_roots))
         cache = ParseCache(s.data_dir / "transcripts" / "cache")
-        store = collect_role(files, role, rules, cache, s.role_dir("transcripts", role) / "sessions.jsonl",
-                             CorpusTally())
+        store = collect_role(
+            files, role, rules, cache, s.role_dir("transcripts", role) / "sessions.jsonl", CorpusTally()
+        )
         collected = time.perf_counter()
-        result = build(read_stored_lines(Path(store.path)),
-                       spec_for(s.project, role, base.digest), count,
-                       s.role_dir("datasets", role), input_digest=store.digest)
-        print(f"{role}: {store.sessions} sessions -> train {result.train.rows} / val {result.val.rows} rows "
-              f"(sessions {collected - start:.1f} s, rows {time.perf_counter() - collected:.1f} s)", flush=True)
+        result = build(
+            read_stored_lines(Path(store.path)),
+            spec_for(s.project, role, base.digest),
+            count,
+            s.role_dir("datasets", role),
+            input_digest=store.digest,
+        )
+        print(
+            f"{role}: {store.sessions} sessions -> train {result.train.rows} / val {result.val.rows} rows "
+            f"(sessions {collected - start:.1f} s, rows {time.perf_counter() - collected:.1f} s)",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -28,8 +28,13 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 NO_CUDA = 2
 GIB = 1024**3
-OFFLINE = {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
-           "AXOLOTL_DO_NOT_TRACK": "1", "WANDB_MODE": "disabled"}
+OFFLINE = {
+    "HF_HUB_OFFLINE": "1",
+    "HF_DATASETS_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "AXOLOTL_DO_NOT_TRACK": "1",
+    "WANDB_MODE": "disabled",
+}
 
 
 def _version(package: str) -> str | None:
@@ -44,10 +49,16 @@ def gpu_info() -> dict:
     import torch
 
     props = torch.cuda.get_device_properties(0)
-    return {"name": props.name, "count": torch.cuda.device_count(),
-            "compute_capability": f"sm_{props.major}{props.minor}",
-            "memory_gib": round(props.total_memory / GIB, 2), "bf16": torch.cuda.is_bf16_supported(),
-            "torch": torch.__version__, "cuda": torch.version.cuda, "bitsandbytes": _version("bitsandbytes")}
+    return {
+        "name": props.name,
+        "count": torch.cuda.device_count(),
+        "compute_capability": f"sm_{props.major}{props.minor}",
+        "memory_gib": round(props.total_memory / GIB, 2),
+        "bf16": torch.cuda.is_bf16_supported(),
+        "torch": torch.__version__,
+        "cuda": torch.version.cuda,
+        "bitsandbytes": _version("bitsandbytes"),
+    }
 
 
 def no_cuda_reason() -> str | None:
@@ -55,8 +66,9 @@ def no_cuda_reason() -> str | None:
 
     if torch.cuda.is_available():
         return None
-    build = f"torch {torch.__version__}" + (f" built for CUDA {torch.version.cuda}" if torch.version.cuda
-                                            else " is a CPU-only build")
+    build = f"torch {torch.__version__}" + (
+        f" built for CUDA {torch.version.cuda}" if torch.version.cuda else " is a CPU-only build"
+    )
     return f"no CUDA: {build} and sees no GPU"
 
 
@@ -88,13 +100,18 @@ def main(argv: list[str] | None = None) -> int:
 
     reason = no_cuda_reason()
     if reason and not args.allow_cpu:
-        print(f"gpu-smoke: {reason}; this check needs a machine with an NVIDIA GPU (README: Check a GPU machine)",
-              file=sys.stderr)
+        print(
+            f"gpu-smoke: {reason}; this check needs a machine with an NVIDIA GPU (README: Check a GPU machine)",
+            file=sys.stderr,
+        )
         return NO_CUDA
     gpu = None if reason else gpu_info()
     if gpu and not gpu["bf16"]:
-        print(f"gpu-smoke: {gpu['name']} ({gpu['compute_capability']}) has no bf16; the GPU recipe needs an "
-              "Ampere or newer card", file=sys.stderr)
+        print(
+            f"gpu-smoke: {gpu['name']} ({gpu['compute_capability']}) has no bf16; the GPU recipe needs an "
+            "Ampere or newer card",
+            file=sys.stderr,
+        )
         return NO_CUDA
 
     # The shipped samples, this profile, offline: before the definitions read the environment.
@@ -118,23 +135,38 @@ def main(argv: list[str] | None = None) -> int:
 
     settings = Settings.from_env()
     if settings.store.remote:
-        print(f"gpu-smoke: GASTOWN_DATA_DIR={settings.store.url}: the smoke reads its outputs from a local "
-              "folder; unset it or point it at one", file=sys.stderr)
+        print(
+            f"gpu-smoke: GASTOWN_DATA_DIR={settings.store.url}: the smoke reads its outputs from a local "
+            "folder; unset it or point it at one",
+            file=sys.stderr,
+        )
         return NO_CUDA
     profile = settings.project.profile  # GASTOWN_PROFILE is args.profile (set above)
     if gpu and profile.gpu and int(gpu["compute_capability"][3:]) < int(profile.gpu.compute_capability[3:]):
-        print(f"gpu-smoke: note: {gpu['name']} is {gpu['compute_capability']}, older than the "
-              f"{profile.gpu.compute_capability} {profile.path.name} declares (see its gpu: section)", flush=True)
-    print(f"gpu-smoke: {args.role} with profile {args.profile} on "
-          f"{gpu['name'] if gpu else 'the CPU (--allow-cpu)'}; outputs in {settings.data_dir}", flush=True)
+        print(
+            f"gpu-smoke: note: {gpu['name']} is {gpu['compute_capability']}, older than the "
+            f"{profile.gpu.compute_capability} {profile.path.name} declares (see its gpu: section)",
+            flush=True,
+        )
+    print(
+        f"gpu-smoke: {args.role} with profile {args.profile} on "
+        f"{gpu['name'] if gpu else 'the CPU (--allow-cpu)'}; outputs in {settings.data_dir}",
+        flush=True,
+    )
 
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
     if gpu:
         torch.cuda.reset_peak_memory_stats()
-    created = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    created = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
     started = time.perf_counter()
-    result = dg.materialize([*defs.assets, *defs.asset_checks], partition_key=args.role, resources=defs.resources,
-                            instance=instance, raise_on_error=False, tags={"gastown/benchmark": "gpu-smoke"})
+    result = dg.materialize(
+        [*defs.assets, *defs.asset_checks],
+        partition_key=args.role,
+        resources=defs.resources,
+        instance=instance,
+        raise_on_error=False,
+        tags={"gastown/benchmark": "gpu-smoke"},
+    )
     wall = time.perf_counter() - started
     eval_peak = torch.cuda.max_memory_allocated() / GIB if gpu else None
 
@@ -159,10 +191,23 @@ def main(argv: list[str] | None = None) -> int:
     est = vram.estimate(shape, cfg) if shape else None
 
     summary = smoke_summary.build_summary(
-        role=args.role, profile=args.profile, created=created, run_id=result.run_id, success=result.success,
-        wall_s=wall, gpu=gpu, adapter_meta=adapter_meta, history=history, report=report, eval_peak_gib=eval_peak,
-        estimate=est, estimate_inputs=vram.estimate_inputs(shape, cfg) if shape else None,
-        step_seconds=_step_times(instance, result.run_id), step_assets=step_assets, failure=_failure(result))
+        role=args.role,
+        profile=args.profile,
+        created=created,
+        run_id=result.run_id,
+        success=result.success,
+        wall_s=wall,
+        gpu=gpu,
+        adapter_meta=adapter_meta,
+        history=history,
+        report=report,
+        eval_peak_gib=eval_peak,
+        estimate=est,
+        estimate_inputs=vram.estimate_inputs(shape, cfg) if shape else None,
+        step_seconds=_step_times(instance, result.run_id),
+        step_assets=step_assets,
+        failure=_failure(result),
+    )
     path = smoke_summary.write_summary(summary, args.out or settings.data_dir / "benchmarks")
     print(smoke_summary.format_summary(summary))
     print(f"summary: {path}")

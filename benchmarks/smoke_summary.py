@@ -44,7 +44,10 @@ def train_figures(history: list[dict], adapter_meta: dict[str, Any]) -> dict[str
     if peak is None:
         logged = [h[AXOLOTL_PEAK] for h in history if h.get(AXOLOTL_PEAK)]
         peak, source = (max(logged), "axolotl log history") if logged else (None, None)
-    per_s = (lambda n: n / runtime if n and runtime else None)
+
+    def per_s(n):
+        return n / runtime if n and runtime else None
+
     figures = {
         "steps": adapter_meta.get("steps", _last(history, "step")),
         "resumed_from_step": adapter_meta.get("resumed_from_step", 0),
@@ -84,37 +87,70 @@ def eval_figures(report: dict[str, Any], eval_peak_gib: float | None) -> dict[st
     }
 
 
-def vram_figures(est: VramEstimate | None, inputs: dict[str, Any] | None, train: dict[str, Any],
-                 preflight_gib: float | None) -> dict[str, Any]:
+def vram_figures(
+    est: VramEstimate | None, inputs: dict[str, Any] | None, train: dict[str, Any], preflight_gib: float | None
+) -> dict[str, Any]:
     """The pre-flight estimate (parts, and what it was computed from) next to the measured peak."""
     out: dict[str, Any] = {"preflight_estimate_gib": _round(preflight_gib), **(inputs or {})}
     if est is None:
         return out
-    out.update(estimate_gib=_round(est.total_gib), estimate_parts={k: _round(v) for k, v in est.parts.items()},
-               lora_params=est.lora_params, base_params=est.base_params)
+    out.update(
+        estimate_gib=_round(est.total_gib),
+        estimate_parts={k: _round(v) for k, v in est.parts.items()},
+        lora_params=est.lora_params,
+        base_params=est.base_params,
+    )
     if train.get("peak_allocated_gib"):
         cmp = compare(est, train["peak_allocated_gib"], train.get("allocated_at_start_gib"))
-        out.update(estimated_tensors_gib=_round(cmp.estimated_tensors_gib), measured_over_estimate=_round(cmp.ratio, 3),
-                   dominant_part=cmp.dominant, largest_gap=cmp.largest_gap, comparison=cmp.describe())
+        out.update(
+            estimated_tensors_gib=_round(cmp.estimated_tensors_gib),
+            measured_over_estimate=_round(cmp.ratio, 3),
+            dominant_part=cmp.dominant,
+            largest_gap=cmp.largest_gap,
+            comparison=cmp.describe(),
+        )
     return out
 
 
 def asset_times(step_seconds: dict[str, float], step_assets: dict[str, list[str]]) -> list[dict[str, Any]]:
     """Wall time per step of the run, with the assets (or check) each step produced, in run order."""
-    return [{"step": step, "assets": sorted(step_assets.get(step, [])), "seconds": _round(seconds, 2)}
-            for step, seconds in step_seconds.items()]
+    return [
+        {"step": step, "assets": sorted(step_assets.get(step, [])), "seconds": _round(seconds, 2)}
+        for step, seconds in step_seconds.items()
+    ]
 
 
-def build_summary(*, role: str, profile: str, created: str, run_id: str, success: bool, wall_s: float,
-                  gpu: dict[str, Any] | None, adapter_meta: dict[str, Any], history: list[dict],
-                  report: dict[str, Any] | None, eval_peak_gib: float | None, estimate: VramEstimate | None,
-                  estimate_inputs: dict[str, Any] | None, step_seconds: dict[str, float],
-                  step_assets: dict[str, list[str]], failure: str | None = None) -> dict[str, Any]:
+def build_summary(
+    *,
+    role: str,
+    profile: str,
+    created: str,
+    run_id: str,
+    success: bool,
+    wall_s: float,
+    gpu: dict[str, Any] | None,
+    adapter_meta: dict[str, Any],
+    history: list[dict],
+    report: dict[str, Any] | None,
+    eval_peak_gib: float | None,
+    estimate: VramEstimate | None,
+    estimate_inputs: dict[str, Any] | None,
+    step_seconds: dict[str, float],
+    step_assets: dict[str, list[str]],
+    failure: str | None = None,
+) -> dict[str, Any]:
     train = train_figures(history, adapter_meta)
     summary = {
-        "kind": KIND, "schema": SCHEMA, "constructed": False,
-        "created": created, "role": role, "profile": profile, "run_id": run_id,
-        "success": success, "failure": failure, "wall_s": _round(wall_s, 2),
+        "kind": KIND,
+        "schema": SCHEMA,
+        "constructed": False,
+        "created": created,
+        "role": role,
+        "profile": profile,
+        "run_id": run_id,
+        "success": success,
+        "failure": failure,
+        "wall_s": _round(wall_s, 2),
         "gpu": gpu,
         "train": train,
         "vram": vram_figures(estimate, estimate_inputs, train, adapter_meta.get("vram_estimate_gib")),
@@ -139,8 +175,10 @@ def problems(summary: dict[str, Any]) -> list[str]:
         out.append("the trainer reported no steps")
     losses = [train.get("first_loss"), train.get("last_loss")]
     if train.get("steps") and not all(_finite(v) and v > 0 for v in losses):
-        out.append(f"training loss {losses[0]} -> {losses[1]}: a zero or non-finite loss means nothing was "
-                   "learned (sdpa with sample packing in bf16 gives 0.0 on cards older than sm_90)")
+        out.append(
+            f"training loss {losses[0]} -> {losses[1]}: a zero or non-finite loss means nothing was "
+            "learned (sdpa with sample packing in bf16 gives 0.0 on cards older than sm_90)"
+        )
     if summary["gpu"] and summary["success"] and not train.get("peak_allocated_gib"):
         out.append("no peak GPU memory came back from the trainer (the reporter's cuda_* metadata)")
     if summary["success"] and not all(_finite(ev.get(k)) for k in ("base_val_loss", "adapter_val_loss")):
@@ -160,42 +198,63 @@ def format_summary(s: dict[str, Any]) -> str:
     """The text `make gpu-smoke` prints."""
     g, t, v, e = s["gpu"], s["train"], s["vram"], s["eval"]
     if g:
-        where = (f"{g['name']} ({g['compute_capability']}, {g['memory_gib']:.1f} GiB; torch {g['torch']}, "
-                 f"CUDA {g['cuda']}, bitsandbytes {g.get('bitsandbytes') or 'n/a'})")
+        where = (
+            f"{g['name']} ({g['compute_capability']}, {g['memory_gib']:.1f} GiB; torch {g['torch']}, "
+            f"CUDA {g['cuda']}, bitsandbytes {g.get('bitsandbytes') or 'n/a'})"
+        )
     else:
         where = "no GPU (CPU run: no GPU figures)"
     lines = [f"gpu-smoke: role {s['role']}, profile {s['profile']}, on {where}"]
-    lines.append(f"  training : {_num(t['steps'])} steps in {_num(t['runtime_s'], '{:.1f}')} s, "
-                 f"{_num(t['steps_per_s'], '{:.2f}')} steps/s, {_num(t['trained_tokens_per_s'])} trained tokens/s "
-                 f"({_num(t['token_slots_per_s'])} token slots/s with padding; median between logs "
-                 f"{_num(t['median_interval_tokens_per_s'])} trained tokens/s)")
-    lines.append(f"             loss {_num(t['first_loss'], '{:.3f}')} at the first step -> "
-                 f"{_num(t['last_loss'], '{:.3f}')} at the last; Axolotl's eval loss {_num(t['axolotl_eval_loss'], '{:.3f}')}")
+    lines.append(
+        f"  training : {_num(t['steps'])} steps in {_num(t['runtime_s'], '{:.1f}')} s, "
+        f"{_num(t['steps_per_s'], '{:.2f}')} steps/s, {_num(t['trained_tokens_per_s'])} trained tokens/s "
+        f"({_num(t['token_slots_per_s'])} token slots/s with padding; median between logs "
+        f"{_num(t['median_interval_tokens_per_s'])} trained tokens/s)"
+    )
+    lines.append(
+        f"             loss {_num(t['first_loss'], '{:.3f}')} at the first step -> "
+        f"{_num(t['last_loss'], '{:.3f}')} at the last; Axolotl's eval loss {_num(t['axolotl_eval_loss'], '{:.3f}')}"
+    )
     peak = t.get("peak_allocated_gib")
-    lines.append(f"  VRAM     : trainer peak {_num(peak, '{:.2f}')} GiB allocated "
-                 f"({_num(t.get('peak_reserved_gib'), '{:.2f}')} GiB reserved) by torch; pre-flight estimate "
-                 f"{_num(v.get('estimate_gib'), '{:.2f}')} GiB, {_num(v.get('estimated_tensors_gib'), '{:.2f}')} GiB "
-                 f"without CUDA context and margin; measured/estimate {_num(v.get('measured_over_estimate'), '{:.2f}')}")
+    lines.append(
+        f"  VRAM     : trainer peak {_num(peak, '{:.2f}')} GiB allocated "
+        f"({_num(t.get('peak_reserved_gib'), '{:.2f}')} GiB reserved) by torch; pre-flight estimate "
+        f"{_num(v.get('estimate_gib'), '{:.2f}')} GiB, {_num(v.get('estimated_tensors_gib'), '{:.2f}')} GiB "
+        f"without CUDA context and margin; measured/estimate {_num(v.get('measured_over_estimate'), '{:.2f}')}"
+    )
     if v.get("dominant_part"):
-        lines.append(f"             largest estimated part: {v['dominant_part']} "
-                     f"({v['estimate_parts'][v['dominant_part']]:.2f} GiB)"
-                     + (f"; largest gap: {v['largest_gap']}" if v.get("largest_gap") else ""))
+        lines.append(
+            f"             largest estimated part: {v['dominant_part']} "
+            f"({v['estimate_parts'][v['dominant_part']]:.2f} GiB)"
+            + (f"; largest gap: {v['largest_gap']}" if v.get("largest_gap") else "")
+        )
     lines.append(f"             eval peak {_num(e.get('peak_allocated_gib'), '{:.2f}')} GiB allocated (eval_report)")
-    lines.append(f"  eval     : held-out loss base {_num(e['base_val_loss'], '{:.4f}')} -> adapter "
-                 f"{_num(e['adapter_val_loss'], '{:.4f}')} ({_num(e['val_rows'])} val rows)")
+    lines.append(
+        f"  eval     : held-out loss base {_num(e['base_val_loss'], '{:.4f}')} -> adapter "
+        f"{_num(e['adapter_val_loss'], '{:.4f}')} ({_num(e['val_rows'])} val rows)"
+    )
     lines.append(f"  replay   : {_num(e['replay_points'])} held-out decisions ({e.get('replay_dtype') or 'n/a'})")
     lines.append("             model    parse  tool  command  latency p50  p95")
     for name in ("base", "adapter"):
         m = e[name]
-        lines.append(f"             {name:<8} {_pct(m['parse_rate']):>5}  {_pct(m['tool_accuracy']):>4}  "
-                     f"{_pct(m['command_accuracy']):>7}  {_num(m['latency_p50_s'], '{:.2f} s'):>11}  "
-                     f"{_num(m['latency_p95_s'], '{:.2f} s')}")
+        lines.append(
+            f"             {name:<8} {_pct(m['parse_rate']):>5}  {_pct(m['tool_accuracy']):>4}  "
+            f"{_pct(m['command_accuracy']):>7}  {_num(m['latency_p50_s'], '{:.2f} s'):>11}  "
+            f"{_num(m['latency_p95_s'], '{:.2f} s')}"
+        )
     gate = e.get("adapter_beats_base")
     if gate is not None:
-        lines.append(f"             promotion gate: {'passes' if gate else 'does not pass: ' + '; '.join(e['gate_failures'])}")
-    lines.append("  assets   : " + ", ".join(
-        f"{a['step']}{' (' + ', '.join(a['assets']) + ')' if a['assets'] and a['assets'] != [a['step']] else ''} "
-        f"{a['seconds']:.1f} s" for a in s["assets"]))
+        lines.append(
+            f"             promotion gate: {'passes' if gate else 'does not pass: ' + '; '.join(e['gate_failures'])}"
+        )
+    lines.append(
+        "  assets   : "
+        + ", ".join(
+            f"{a['step']}{' (' + ', '.join(a['assets']) + ')' if a['assets'] and a['assets'] != [a['step']] else ''} "
+            f"{a['seconds']:.1f} s"
+            for a in s["assets"]
+        )
+    )
     lines.append(f"  wall     : {s['wall_s']:.1f} s for the whole run")
     for p in s["problems"]:
         lines.append(f"  PROBLEM  : {p}")

@@ -35,8 +35,14 @@ def _replay(args) -> int:
     from gastown_assets.settings import Settings
 
     try:
-        result = replay_sessions(Settings.from_env(), args.role, args.sessions, args.adapter, args.limit,
-                                 log=lambda line: print(line, file=sys.stderr, flush=True))
+        result = replay_sessions(
+            Settings.from_env(),
+            args.role,
+            args.sessions,
+            args.adapter,
+            args.limit,
+            log=lambda line: print(line, file=sys.stderr, flush=True),
+        )
     except ReplayError as exc:
         print(f"replay: {exc}", file=sys.stderr)
         return 1
@@ -46,8 +52,10 @@ def _replay(args) -> int:
     print(f"{result.role}: adapter {result.adapter}, {result.points} decision points from {result.sessions} sessions")
     print(f"{'model':<8} {'parse':>7} {'tool':>7} {'command':>8} {'p50 s':>7} {'p95 s':>7}")
     for name, m in (("base", result.base), ("adapter", result.tuned)):
-        print(f"{name:<8} {m.parse_rate:>7.0%} {m.tool_accuracy:>7.0%} {m.command_accuracy:>8.0%} "
-              f"{m.latency_p50_s:>7.2f} {m.latency_p95_s:>7.2f}")
+        print(
+            f"{name:<8} {m.parse_rate:>7.0%} {m.tool_accuracy:>7.0%} {m.command_accuracy:>8.0%} "
+            f"{m.latency_p50_s:>7.2f} {m.latency_p95_s:>7.2f}"
+        )
     return 0
 
 
@@ -71,8 +79,12 @@ def _add_serve(sub) -> None:
     srv = sub.add_parser("serve", help="an OpenAI-compatible endpoint for the base and every promoted role adapter")
     srv.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     srv.add_argument("--port", type=int, default=8000)
-    srv.add_argument("--watch-s", type=float, default=5.0,
-                     help="seconds between looks at serving/manifest.json for a new promotion (0: never)")
+    srv.add_argument(
+        "--watch-s",
+        type=float,
+        default=5.0,
+        help="seconds between looks at serving/manifest.json for a new promotion (0: never)",
+    )
     srv.add_argument("--max-tokens", type=int, default=256, help="per reply, when a request does not say")
     srv.set_defaults(run=_serve)
 

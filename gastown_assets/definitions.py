@@ -14,8 +14,7 @@ from gastown_assets.defs.transcripts import raw_transcripts
 
 gastown = GastownConfig.from_env()
 defs = dg.Definitions(
-    assets=[raw_transcripts, role_datasets, base_model, lora_adapter, eval_report, promoted_adapter,
-            served_adapters],
+    assets=[raw_transcripts, role_datasets, base_model, lora_adapter, eval_report, promoted_adapter, served_adapters],
     asset_checks=[adapter_beats_base, adapter_servable],
     sensors=[retrain_on_new_sessions, served_adapters_on_promotion],
     jobs=[build_datasets_job, train_adapter_job, prune_job],

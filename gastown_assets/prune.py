@@ -70,8 +70,10 @@ def _versions(files: dict[str, tuple[int, float]], where: str) -> list[Version]:
         parts = key.split("/")
         if len(parts) >= 4 and parts[0] in KINDS and _NAME.match(parts[2]) and parts[2] != CURRENT:
             grouped.setdefault((parts[0], parts[1], parts[2]), []).append(stat)
-    return [Version(kind, role, name, len(stats), sum(s for s, _ in stats), max((w or 0.0) for _, w in stats), where)
-            for (kind, role, name), stats in sorted(grouped.items())]
+    return [
+        Version(kind, role, name, len(stats), sum(s for s, _ in stats), max((w or 0.0) for _, w in stats), where)
+        for (kind, role, name), stats in sorted(grouped.items())
+    ]
 
 
 def _read(store: DataStore, key: str) -> bytes:
@@ -102,8 +104,9 @@ def _references(store: DataStore, roles: Iterable[tuple[str, str]]) -> tuple[byt
     return handles, named
 
 
-def _judge(versions: list[Version], keep: int, named: dict[str, str], handles: bytes,
-           store: DataStore | None) -> dict[str, str | None]:
+def _judge(
+    versions: list[Version], keep: int, named: dict[str, str], handles: bytes, store: DataStore | None
+) -> dict[str, str | None]:
     """Why each version is kept (None: it goes). Adapters first: a kept adapter's job names
     the datasets it trained on, which are then kept too (`store`: where the jobs are)."""
     by_role: dict[tuple[str, str], list[Version]] = {}
@@ -116,8 +119,11 @@ def _judge(versions: list[Version], keep: int, named: dict[str, str], handles: b
                 continue
             newest = {v.name for v in sorted(group, key=lambda v: (v.written, v.name), reverse=True)[:keep]}
             for v in group:
-                why = named.get(v.key) or ("a Dagster handle" if v.key.encode() in handles else None) \
+                why = (
+                    named.get(v.key)
+                    or ("a Dagster handle" if v.key.encode() in handles else None)
                     or (f"one of the newest {keep}" if v.name in newest else None)
+                )
                 decided[v.key] = why
                 if why and kind == "adapters" and store is not None:
                     job = _read(store, f"jobs/{role}/{v.name}.yml").decode(errors="replace")

@@ -9,9 +9,9 @@ import shutil
 from pathlib import Path
 
 from gastown_assets.atomic import replace_dir
+from gastown_assets.config import ROLE_NAME
 from gastown_assets.evaluation.promotion import read_registry, registry_key
 from gastown_assets.storage import DataStore
-from gastown_assets.config import ROLE_NAME
 from gastown_assets.training.launch import ADAPTER_DIR_FILES, ADAPTER_FILES
 
 VERSION = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -32,8 +32,10 @@ def pick_version(store: DataStore, role: str, version: str | None) -> str:
     registry = read_registry(store, role)
     if not registry["current"]:
         evaluated = [h["version"] for h in registry["history"]]
-        raise PullError(f"{store.uri(registry_key(role))}: no promoted adapter for {role} "
-                        f"(evaluated: {evaluated or 'none'}); name a version (pull-adapter --version, replay --adapter)")
+        raise PullError(
+            f"{store.uri(registry_key(role))}: no promoted adapter for {role} "
+            f"(evaluated: {evaluated or 'none'}); name a version (pull-adapter --version, replay --adapter)"
+        )
     return registry["current"]
 
 

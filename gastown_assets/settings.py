@@ -22,11 +22,20 @@ DEFAULT_CONFIG_DIR = PACKAGE_DIR.parent / "configs"
 DEFAULT_DATA_DIR = ".gastown"
 DEFAULT_PROFILE = "local"
 # Settings.create's arguments -> the variables they come from.
-GASTOWN_VARS = {"sessions_dir": "GASTOWN_SESSIONS_DIR", "data_dir": "GASTOWN_DATA_DIR", "profile": "GASTOWN_PROFILE",
-                "config_dir": "GASTOWN_CONFIG_DIR", "work_dir": "GASTOWN_WORK_DIR"}
+GASTOWN_VARS = {
+    "sessions_dir": "GASTOWN_SESSIONS_DIR",
+    "data_dir": "GASTOWN_DATA_DIR",
+    "profile": "GASTOWN_PROFILE",
+    "config_dir": "GASTOWN_CONFIG_DIR",
+    "work_dir": "GASTOWN_WORK_DIR",
+}
 # Standard AWS variables -> s3fs storage options (an S3-compatible store needs the endpoint).
-S3_OPTIONS = {"AWS_ACCESS_KEY_ID": "key", "AWS_SECRET_ACCESS_KEY": "secret",
-              "AWS_SESSION_TOKEN": "token", "AWS_ENDPOINT_URL": "endpoint_url"}
+S3_OPTIONS = {
+    "AWS_ACCESS_KEY_ID": "key",
+    "AWS_SECRET_ACCESS_KEY": "secret",
+    "AWS_SESSION_TOKEN": "token",
+    "AWS_ENDPOINT_URL": "endpoint_url",
+}
 STORAGE_VARS = (*S3_OPTIONS, "AWS_REGION")
 
 
@@ -100,13 +109,17 @@ class Settings:
         url = data_dir or DEFAULT_DATA_DIR
         store = DataStore.open(url, work_dir, storage_options(url, storage or {}))
         configs = Path(config_dir).resolve() if config_dir else DEFAULT_CONFIG_DIR
-        return cls(tuple(sessions_roots_from_env(sessions_dir)), store,
-                   Project(configs, profile or DEFAULT_PROFILE, store.local))
+        return cls(
+            tuple(sessions_roots_from_env(sessions_dir)),
+            store,
+            Project(configs, profile or DEFAULT_PROFILE, store.local),
+        )
 
     @classmethod
     def from_env(cls) -> Settings:
-        return cls.create(**{key: env(var) for key, var in GASTOWN_VARS.items()},
-                          storage={var: env(var) for var in STORAGE_VARS})
+        return cls.create(
+            **{key: env(var) for key, var in GASTOWN_VARS.items()}, storage={var: env(var) for var in STORAGE_VARS}
+        )
 
     def role_dir(self, kind: str, role: str) -> Path:
         """`<data_dir>/<kind>/<role>` (local); role names are validated where configs load."""

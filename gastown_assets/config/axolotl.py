@@ -16,8 +16,17 @@ import yaml
 from gastown_assets.config.files import ConfigError
 
 # Keys that say where one run writes, not what it trains: left out of the config digest.
-RUN_KEYS = frozenset({"output_dir", "wandb_name", "wandb_run_id", "wandb_mode", "dataset_prepared_path",
-                      "resume_from_checkpoint", "plugins"})
+RUN_KEYS = frozenset(
+    {
+        "output_dir",
+        "wandb_name",
+        "wandb_run_id",
+        "wandb_mode",
+        "dataset_prepared_path",
+        "resume_from_checkpoint",
+        "plugins",
+    }
+)
 
 
 @lru_cache(maxsize=1)
@@ -52,11 +61,15 @@ class ResolvedConfig:
         stable = {k: v for k, v in self.axolotl.items() if k not in RUN_KEYS}
         return hashlib.sha256(orjson.dumps(stable, option=orjson.OPT_SORT_KEYS)).hexdigest()[:16]
 
-    def for_run(self, output_dir: Path, run_name: str, prepared_dir: Path,
-                run_id: str | None = None) -> ResolvedConfig:
+    def for_run(self, output_dir: Path, run_name: str, prepared_dir: Path, run_id: str | None = None) -> ResolvedConfig:
         """Where this run writes and what W&B calls it; one W&B run per materialization."""
-        cfg = dict(self.axolotl, output_dir=str(output_dir), wandb_name=run_name,
-                   wandb_run_id=run_id or run_name, dataset_prepared_path=str(prepared_dir))
+        cfg = dict(
+            self.axolotl,
+            output_dir=str(output_dir),
+            wandb_name=run_name,
+            wandb_run_id=run_id or run_name,
+            dataset_prepared_path=str(prepared_dir),
+        )
         return ResolvedConfig(self.role, self.profile, cfg, self.sources)
 
     def to_yaml(self) -> str:

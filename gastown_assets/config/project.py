@@ -42,8 +42,9 @@ def role_names(config_dir: Path) -> list[str]:
     names = sorted(p.stem for p in (config_dir / "roles").glob("*.yml"))
     for name in names:
         if not ROLE_NAME.match(name):
-            raise ConfigError(config_dir / "roles" / f"{name}.yml", "<file name>",
-                              f"role name must match {ROLE_NAME.pattern}")
+            raise ConfigError(
+                config_dir / "roles" / f"{name}.yml", "<file name>", f"role name must match {ROLE_NAME.pattern}"
+            )
     return names
 
 
@@ -96,8 +97,11 @@ class Project:
 
     def origin(self, role: str, key: str) -> Path | str:
         """The last file that sets axolotl `key`: profile over role over base; else the run itself."""
-        for path, overlay in ((self.profile.path, self.profile.axolotl), (self.role(role).path, self.role(role).overlay),
-                              (self.base_path, self.base.axolotl)):
+        for path, overlay in (
+            (self.profile.path, self.profile.axolotl),
+            (self.role(role).path, self.role(role).overlay),
+            (self.base_path, self.base.axolotl),
+        ):
             if key in overlay:
                 return path
         return f"resolved config of {role}/{self.profile_name} (set by lora_adapter)"

@@ -83,10 +83,15 @@ def spec_for(project: Project, role_name: str, tokenizer_id: str) -> BuildSpec:
     role = project.role(role_name)
     data = role.dataset
     return BuildSpec(
-        shape=data.shape, dropped_call_arguments={k: list(v) for k, v in data.dropped_call_arguments.items()},
-        system_prompt=role.facts.system_prompt, val_fraction=data.val_fraction, split_salt=data.split_salt,
-        max_tool_result_chars=data.max_tool_result_chars, min_assistant_turns=data.min_assistant_turns,
-        min_assistant_chars=data.min_assistant_chars, chunk_overlap_units=data.chunk_overlap_units,
+        shape=data.shape,
+        dropped_call_arguments={k: list(v) for k, v in data.dropped_call_arguments.items()},
+        system_prompt=role.facts.system_prompt,
+        val_fraction=data.val_fraction,
+        split_salt=data.split_salt,
+        max_tool_result_chars=data.max_tool_result_chars,
+        min_assistant_turns=data.min_assistant_turns,
+        min_assistant_chars=data.min_assistant_chars,
+        chunk_overlap_units=data.chunk_overlap_units,
         dedup_threshold=data.dedup_threshold,
         token_budget=int(project.axolotl(role_name)["sequence_len"]),
         tokenizer_id=tokenizer_id,
@@ -145,8 +150,9 @@ def _rows(spec: BuildSpec, messages: list[dict], count: CountTokens, dropped: Co
     system = {"role": "system", "content": spec.system_prompt.strip()}
     if spec.shape == "decisions":
         return decision_rows(system, messages, spec.token_budget, count, dropped, spec.max_tool_result_chars)
-    return chunks(system, messages, spec.token_budget, count, dropped, spec.min_assistant_turns,
-                  spec.chunk_overlap_units)
+    return chunks(
+        system, messages, spec.token_budget, count, dropped, spec.min_assistant_turns, spec.chunk_overlap_units
+    )
 
 
 def _stamp_key(spec: BuildSpec, input_digest: str) -> str:
@@ -167,12 +173,17 @@ def _previous(out_dir: Path, key: str) -> DatasetBuild | None:
     for f in (train, val):
         if not Path(f.path).is_file() or Path(f.path).stat().st_size != f.bytes:
             return None
-    return DatasetBuild(train, val, **{k: Counter(r[k]) for k in ("dropped", "redacted", "duplicates")},
-                        cache_hits=r["cache_hits"] + r["cache_misses"])
+    return DatasetBuild(
+        train,
+        val,
+        **{k: Counter(r[k]) for k in ("dropped", "redacted", "duplicates")},
+        cache_hits=r["cache_hits"] + r["cache_misses"],
+    )
 
 
-def build(lines: Iterable[bytes], spec: BuildSpec, count: CountTokens, out_dir: Path,
-          input_digest: str | None = None) -> DatasetBuild:
+def build(
+    lines: Iterable[bytes], spec: BuildSpec, count: CountTokens, out_dir: Path, input_digest: str | None = None
+) -> DatasetBuild:
     """Rows for every session in `lines`. Given the digest of those lines, a build from the same
     input and spec is not redone: the files it wrote are still right."""
     key = _stamp_key(spec, input_digest) if input_digest else None
@@ -211,8 +222,11 @@ def _build(lines: Iterable[bytes], spec: BuildSpec, count: CountTokens, out_dir:
     deduper = Deduper(threshold=spec.dedup_threshold)
     spec_digest = spec.digest.encode()
     cache_path = out_dir / f".rows-{spec.digest}.cache"
-    with RowCache(cache_path) as cache, atomic_open(out_dir / "train.jsonl") as tf, \
-            atomic_open(out_dir / "val.jsonl") as vf:
+    with (
+        RowCache(cache_path) as cache,
+        atomic_open(out_dir / "train.jsonl") as tf,
+        atomic_open(out_dir / "val.jsonl") as vf,
+    ):
         train, val = _Writer(tf, result.train), _Writer(vf, result.val)
 
         def jobs():  # cached sessions are done; the rest are built here or, when many, in workers
@@ -221,8 +235,14 @@ def _build(lines: Iterable[bytes], spec: BuildSpec, count: CountTokens, out_dir:
                 rows = cache.get(key)
                 yield Done((key, rows, False)) if rows is not None else (key, line)
 
-        for key, rows, fresh in ordered_map(_rows_job, jobs(), initializer=_setup, initargs=(spec, count),
-                                            start_after=POOL_AFTER, workers=None if _picklable(count) else 0):
+        for key, rows, fresh in ordered_map(
+            _rows_job,
+            jobs(),
+            initializer=_setup,
+            initargs=(spec, count),
+            start_after=POOL_AFTER,
+            workers=None if _picklable(count) else 0,
+        ):
             if fresh:
                 cache.put(key, rows)
             if rows.dropped:

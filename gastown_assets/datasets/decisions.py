@@ -24,8 +24,11 @@ RECENT = 1  # units before a decision shown in detail; older ones are brief
 BRIEF_CHARS = 40  # an older call's arguments, each; its result and older prompts get twice that
 # Tool results that say the call itself was a mistake (not that the command failed): Claude
 # Code's invalid-call error, or the user rejecting the call. Not a decision to learn from.
-FAILED_CALL_STARTS = ("<tool_use_error>", "the user doesn't want to proceed with this tool use",
-                      "[request interrupted by user")
+FAILED_CALL_STARTS = (
+    "<tool_use_error>",
+    "the user doesn't want to proceed with this tool use",
+    "[request interrupted by user",
+)
 
 
 def is_trained(message: dict) -> bool:
@@ -55,7 +58,7 @@ def _text(content, limit: int):
 
 def _brief(text: str, limit: int) -> str:
     """Head and tail joined by an ellipsis: a bead id and a verdict in a few tokens."""
-    return text if len(text) <= limit else f"{text[:limit // 2].rstrip()}…{text[-(limit // 2):].lstrip()}"
+    return text if len(text) <= limit else f"{text[: limit // 2].rstrip()}…{text[-(limit // 2) :].lstrip()}"
 
 
 def _as_context(unit: list[dict], limit: int) -> list[dict]:
@@ -65,8 +68,11 @@ def _as_context(unit: list[dict], limit: int) -> list[dict]:
     out = []
     for m in unit:
         if m["role"] == "assistant":
-            m = {**_clip_arguments(m, lambda v: clip(v, limit)), "content": _text(m["content"], 2 * limit),
-                 TRAINING: False}
+            m = {
+                **_clip_arguments(m, lambda v: clip(v, limit)),
+                "content": _text(m["content"], 2 * limit),
+                TRAINING: False,
+            }
         else:
             m = {**m, "content": _text(m["content"], limit if m["role"] == "tool" else 2 * limit)}
         out.append(m)
@@ -114,10 +120,11 @@ def decision_rows(
         return []
     decisions = [[_decision(original[k][0])] for k in points]
     n = len(original)
-    base, empty, *costs = count([[system], [_EMPTY_SYSTEM]] +
-                                [[_EMPTY_SYSTEM, *u] for u in views[0] + views[1] + decisions])
+    base, empty, *costs = count(
+        [[system], [_EMPTY_SYSTEM]] + [[_EMPTY_SYSTEM, *u] for u in views[0] + views[1] + decisions]
+    )
     costs = [c - empty for c in costs]
-    full, brief, decision_costs = costs[:n], costs[n:2 * n], costs[2 * n:]
+    full, brief, decision_costs = costs[:n], costs[n : 2 * n], costs[2 * n :]
     rows: list[tuple[list[dict], int]] = []
     for k, decision, cost in zip(points, decisions, decision_costs):
         if _failed(original[k]):

@@ -99,7 +99,7 @@ class ShingleHasher:
         work = work[:n]
         # unsigned array arithmetic wraps mod 2^64 silently (no np.errstate: it costs a row's hashing)
         np.multiply(data, powers[:n], out=work)
-        np.cumsum(work, out=prefix[1:n + 1])  # prefix[0] stays 0
+        np.cumsum(work, out=prefix[1 : n + 1])  # prefix[0] stays 0
         spaces = np.flatnonzero(data == 0x20)
         words, k = spaces.size + 1, self.shingle
         if words >= k:
@@ -107,7 +107,7 @@ class ShingleHasher:
             s[0] = 0
             s[1:] = spaces[: words - k] + 1
             e = np.empty(words - k + 1, dtype=np.intp)
-            e[:-1] = spaces[k - 1:]
+            e[:-1] = spaces[k - 1 :]
             e[-1] = n
         else:  # fewer words than a shingle: the whole text is one
             s, e = np.zeros(1, dtype=np.intp), np.full(1, n, dtype=np.intp)
@@ -117,12 +117,6 @@ class ShingleHasher:
         _fmix64(span)
         span >>= np.uint64(32)
         return span.astype(np.uint32)
-
-
-def shingle_hashes(text: str, shingle: int) -> np.ndarray:
-    """32-bit hashes of the word `shingle`-grams of a normalised text (one-off; Deduper keeps a
-    ShingleHasher)."""
-    return ShingleHasher(shingle)(text)
 
 
 class Deduper:
@@ -164,7 +158,7 @@ class Deduper:
         for i in range(0, hashes.size, _CHUNK):
             # datasketch's affine32 permutations, a * h + b mod 2^32, one row per permutation
             # (a fresh (num_perm, chunk) array measured faster than a reused scratch buffer)
-            permuted = self._a * hashes[None, i:i + _CHUNK]
+            permuted = self._a * hashes[None, i : i + _CHUNK]
             permuted += self._b
             np.minimum(sig, permuted.min(axis=1), out=sig)
         return sig
@@ -234,7 +228,7 @@ class _Bands:
         the (table, key, hit) of the buckets already holding rows (the candidates, to join)."""
         added, shared = [], []
         for table, (lo, hi) in zip(self.tables, self._spans):
-            key = hash(data[offset + lo:offset + hi])
+            key = hash(data[offset + lo : offset + hi])
             hit = table.setdefault(key, index)
             if hit is index:
                 added.append((table, key))
@@ -281,8 +275,8 @@ def lsh_bands(threshold: float, num_perm: int, weights: tuple[float, float]) -> 
     best, opt = float("inf"), (0, 0)
     for b in range(1, num_perm + 1):
         for r in range(1, num_perm // b + 1):
-            fp = _gauss_legendre(lambda s: 1 - (1 - s ** float(r)) ** float(b), 0.0, threshold, nodes)
-            fn = _gauss_legendre(lambda s: (1 - s ** float(r)) ** float(b), threshold, 1.0, nodes)
+            fp = _gauss_legendre(lambda s: 1 - (1 - s ** float(r)) ** float(b), 0.0, threshold, nodes)  # noqa: B023 (called here)
+            fn = _gauss_legendre(lambda s: (1 - s ** float(r)) ** float(b), threshold, 1.0, nodes)  # noqa: B023
             error = fp * weights[0] + fn * weights[1]
             if error < best:
                 best, opt = error, (b, r)

@@ -37,10 +37,15 @@ class SessionRows:
 
 def _entry(key: str, rows: SessionRows) -> bytes:
     block = b"".join(rows.lines)
-    meta = orjson.dumps({
-        "session_id": rows.session_id, "tokens": rows.tokens, "sig": [s.hex() for s in rows.fingerprints],
-        "dropped": rows.dropped, "redacted": rows.redacted,
-    })
+    meta = orjson.dumps(
+        {
+            "session_id": rows.session_id,
+            "tokens": rows.tokens,
+            "sig": [s.hex() for s in rows.fingerprints],
+            "dropped": rows.dropped,
+            "redacted": rows.redacted,
+        }
+    )
     return b"%s %d %s\n%s" % (key.encode(), len(block), meta, block)
 
 
@@ -82,13 +87,15 @@ class RowCache:
             self._damaged = offset < size
             self._size = size
 
-    def __enter__(self) -> "RowCache":
+    def __enter__(self) -> RowCache:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
         try:
-            if exc_type is None and self._size and (
-                self._damaged or sum(self.index[k][1] for k in self._used) < self.COMPACT_BELOW * self._size
+            if (
+                exc_type is None
+                and self._size
+                and (self._damaged or sum(self.index[k][1] for k in self._used) < self.COMPACT_BELOW * self._size)
             ):
                 self._compact()
         finally:
@@ -116,16 +123,22 @@ class RowCache:
         if not data.startswith(b"%s " % key.encode()):
             return None
         try:
-            meta = orjson.loads(data[data.index(b" ", len(key) + 1) + 1:end])
+            meta = orjson.loads(data[data.index(b" ", len(key) + 1) + 1 : end])
             n = len(meta["tokens"])
         except (ValueError, orjson.JSONDecodeError, KeyError, TypeError):
             return None
-        block = data[end + 1:]
+        block = data[end + 1 :]
         if block.count(b"\n") != n or (n and not block.endswith(b"\n")) or len(data) != length:
             return None  # cut short or overwritten: the cache is not fsynced
         lines = [line + b"\n" for line in block.split(b"\n")[:-1]] if n else []
-        return SessionRows(meta["session_id"], lines, meta["tokens"], [bytes.fromhex(s) for s in meta["sig"]],
-                           Counter(meta["dropped"]), Counter(meta["redacted"]))
+        return SessionRows(
+            meta["session_id"],
+            lines,
+            meta["tokens"],
+            [bytes.fromhex(s) for s in meta["sig"]],
+            Counter(meta["dropped"]),
+            Counter(meta["redacted"]),
+        )
 
     def put(self, key: str, rows: SessionRows) -> None:
         """Remember rows built this run (appended at once: a killed build keeps what it made)."""

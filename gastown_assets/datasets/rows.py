@@ -13,7 +13,6 @@ import orjson
 
 from gastown_assets.transcripts.model import Session, Turn
 
-
 # Claude Code's own notes to the model inside prompts and tool results (after every Read, with
 # todo lists, file-change notices): harness boilerplate, not what the agent saw of the work.
 REMINDER = re.compile(r"\s*<system-reminder>.*?</system-reminder>\s*", re.S)
@@ -42,15 +41,19 @@ def _assistant(turn: Turn, dropped_arguments: dict[str, tuple[str, ...]]) -> dic
     msg: dict = {"role": "assistant", "content": turn.text}
     if turn.tool_calls:
         msg["tool_calls"] = [
-            {"id": c.id, "type": "function",
-             "function": {"name": c.name, "arguments": _arguments(c.name, c.arguments, dropped_arguments)}}
+            {
+                "id": c.id,
+                "type": "function",
+                "function": {"name": c.name, "arguments": _arguments(c.name, c.arguments, dropped_arguments)},
+            }
             for c in turn.tool_calls
         ]
     return msg
 
 
-def session_messages(session: Session, max_tool_chars: int, dropped: Counter,
-                     dropped_arguments: dict[str, tuple[str, ...]] | None = None) -> list[dict]:
+def session_messages(
+    session: Session, max_tool_chars: int, dropped: Counter, dropped_arguments: dict[str, tuple[str, ...]] | None = None
+) -> list[dict]:
     """Messages without the system prompt; tool results that answer no call are dropped, and so
     are the call arguments `dropped_arguments` names per tool."""
     messages: list[dict] = []
@@ -63,8 +66,13 @@ def session_messages(session: Session, max_tool_chars: int, dropped: Counter,
             if turn.tool_call_id not in open_calls:
                 dropped["orphan_tool_result"] += 1
                 continue
-            messages.append({"role": "tool", "tool_call_id": turn.tool_call_id,
-                             "content": clip(without_reminders(turn.text), max_tool_chars)})
+            messages.append(
+                {
+                    "role": "tool",
+                    "tool_call_id": turn.tool_call_id,
+                    "content": clip(without_reminders(turn.text), max_tool_chars),
+                }
+            )
         elif text := without_reminders(turn.text):
             messages.append({"role": "user", "content": text})
             open_calls = set()

@@ -38,8 +38,9 @@ def _environment():
             return super().getattr(obj, attribute)
 
     env = Environment(trim_blocks=True, lstrip_blocks=True, extensions=[jinja2.ext.loopcontrols])
-    env.filters["tojson"] = lambda x, ensure_ascii=False, indent=None, separators=None, sort_keys=False: \
-        json.dumps(x, ensure_ascii=ensure_ascii, indent=indent, separators=separators, sort_keys=sort_keys)
+    env.filters["tojson"] = lambda x, ensure_ascii=False, indent=None, separators=None, sort_keys=False: json.dumps(
+        x, ensure_ascii=ensure_ascii, indent=indent, separators=separators, sort_keys=sort_keys
+    )
     env.globals["raise_exception"] = raise_exception
     env.globals["strftime_now"] = lambda fmt: datetime.now().strftime(fmt)
     return env
@@ -52,8 +53,9 @@ def model_files(name_or_path: str) -> Path:
         return path
     from huggingface_hub import snapshot_download
 
-    return Path(snapshot_download(name_or_path, allow_patterns=["tokenizer*", "*.jinja", "*.json"],
-                                  local_files_only=True))
+    return Path(
+        snapshot_download(name_or_path, allow_patterns=["tokenizer*", "*.jinja", "*.json"], local_files_only=True)
+    )
 
 
 def chat_template_of(model_dir: Path) -> str:
@@ -74,8 +76,9 @@ def as_trained(messages: list[dict]) -> list[dict]:
     for m in messages:
         calls = m.get("tool_calls")
         if calls and any(isinstance(c["function"]["arguments"], str) for c in calls):
-            calls = [{**c, "function": {**c["function"], "arguments": json.loads(c["function"]["arguments"])}}
-                     for c in calls]
+            calls = [
+                {**c, "function": {**c["function"], "arguments": json.loads(c["function"]["arguments"])}} for c in calls
+            ]
             m = {**m, "tool_calls": calls}
         out.append(m)
     return out

@@ -8,8 +8,8 @@ from pathlib import Path
 import dagster as dg
 
 from gastown_assets.datasets.build import DatasetFile, build, spec_for
+from gastown_assets.datasets.checks import scan_file, sessions_in_both
 from gastown_assets.datasets.tokens import chat_token_counter
-from gastown_assets.datasets.checks import sessions_in_both, scan_file
 from gastown_assets.defs.partitions import ROLES
 from gastown_assets.defs.resources import GastownConfig
 from gastown_assets.defs.transcripts import SessionIndex
@@ -19,7 +19,9 @@ from gastown_assets.transcripts.store import read_stored_lines
 
 def _metadata(f: DatasetFile, upstream: SessionIndex, base: BaseModel) -> dict:
     return {
-        "rows": f.rows, "sessions": f.sessions, "tokens": f.tokens,
+        "rows": f.rows,
+        "sessions": f.sessions,
+        "tokens": f.tokens,
         "path": dg.MetadataValue.path(f.path),
         "raw_transcripts_version": upstream.digest[:16],
         "tokenizer": base.name_or_path,
@@ -30,15 +32,27 @@ def _metadata(f: DatasetFile, upstream: SessionIndex, base: BaseModel) -> dict:
     partitions_def=ROLES,
     group_name="datasets",
     outs={
-        "train_dataset": dg.AssetOut(description="Chat rows the adapter trains on (datasets/<role>/train.jsonl).", code_version="2"),
-        "val_dataset": dg.AssetOut(description="Held-out chat rows from other sessions (datasets/<role>/val.jsonl).", code_version="2"),
+        "train_dataset": dg.AssetOut(
+            description="Chat rows the adapter trains on (datasets/<role>/train.jsonl).", code_version="2"
+        ),
+        "val_dataset": dg.AssetOut(
+            description="Held-out chat rows from other sessions (datasets/<role>/val.jsonl).", code_version="2"
+        ),
     },
     deps=["base_model"],  # its tokenizer counts tokens; resolved directly so a selection without it works
     check_specs=[
-        dg.AssetCheckSpec("no_secrets_in_datasets", asset="train_dataset", blocking=True,
-                          description="Re-scan the written train.jsonl and val.jsonl: no secret may remain."),
-        dg.AssetCheckSpec("no_session_in_both_splits", asset="val_dataset", blocking=True,
-                          description="No session id may appear in both train.jsonl and val.jsonl."),
+        dg.AssetCheckSpec(
+            "no_secrets_in_datasets",
+            asset="train_dataset",
+            blocking=True,
+            description="Re-scan the written train.jsonl and val.jsonl: no secret may remain.",
+        ),
+        dg.AssetCheckSpec(
+            "no_session_in_both_splits",
+            asset="val_dataset",
+            blocking=True,
+            description="No session id may appear in both train.jsonl and val.jsonl.",
+        ),
     ],
 )
 def role_datasets(context: dg.AssetExecutionContext, gastown: GastownConfig, raw_transcripts: SessionIndex):
@@ -51,8 +65,13 @@ def role_datasets(context: dg.AssetExecutionContext, gastown: GastownConfig, raw
     spec = spec_for(settings.project, role, base_model.digest)
     out_dir = settings.role_dir("datasets", role)
     store = settings.store
-    result = build(read_stored_lines(store.stage(raw_transcripts.path)), spec, chat_token_counter(base_model.name_or_path),
-                   out_dir, input_digest=raw_transcripts.digest)
+    result = build(
+        read_stored_lines(store.stage(raw_transcripts.path)),
+        spec,
+        chat_token_counter(base_model.name_or_path),
+        out_dir,
+        input_digest=raw_transcripts.digest,
+    )
     train_path, val_path = Path(result.train.path), Path(result.val.path)
     context.log.info(
         f"train {result.train.rows} rows / val {result.val.rows} rows; sessions rebuilt "
@@ -60,8 +79,10 @@ def role_datasets(context: dg.AssetExecutionContext, gastown: GastownConfig, raw
         f"duplicates {dict(result.duplicates)}; redacted {sum(result.redacted.values())} secrets"
     )
     if result.val.rows == 0 or result.train.rows == 0:
-        context.log.warning(f"{role}: train {result.train.rows} / val {result.val.rows} rows from "
-                            f"{raw_transcripts.sessions} sessions; training needs both")
+        context.log.warning(
+            f"{role}: train {result.train.rows} / val {result.val.rows} rows from "
+            f"{raw_transcripts.sessions} sessions; training needs both"
+        )
     shared = {
         "dropped": dg.MetadataValue.json(dict(result.dropped)),
         "duplicates": dg.MetadataValue.json(dict(result.duplicates)),
@@ -74,16 +95,28 @@ def role_datasets(context: dg.AssetExecutionContext, gastown: GastownConfig, raw
     uris = store.publish(f"datasets/{role}", version, [train_path.name, val_path.name])
     for name, f in (("train_dataset", result.train), ("val_dataset", result.val)):
         f = dataclasses.replace(f, path=uris[Path(f.path).name])
-        yield dg.Output(f, name, data_version=dg.DataVersion(f.digest[:16]),
-                        metadata={**_metadata(f, raw_transcripts, base_model), **shared})
+        yield dg.Output(
+            f,
+            name,
+            data_version=dg.DataVersion(f.digest[:16]),
+            metadata={**_metadata(f, raw_transcripts, base_model), **shared},
+        )
     yield from _checks(train_path, val_path)  # the bytes just published
 
 
 def _checks(train: Path, val: Path):
     """Blocking: a failure stops lora_adapter and everything after it."""
     found = scan_file(train) + scan_file(val)
-    yield dg.AssetCheckResult(asset_key="train_dataset", check_name="no_secrets_in_datasets", passed=not found,
-                              metadata={"secrets_found_by_type": dg.MetadataValue.json(dict(found))})
+    yield dg.AssetCheckResult(
+        asset_key="train_dataset",
+        check_name="no_secrets_in_datasets",
+        passed=not found,
+        metadata={"secrets_found_by_type": dg.MetadataValue.json(dict(found))},
+    )
     both = sessions_in_both(train, val)
-    yield dg.AssetCheckResult(asset_key="val_dataset", check_name="no_session_in_both_splits", passed=not both,
-                              metadata={"sessions_in_both": len(both)})
+    yield dg.AssetCheckResult(
+        asset_key="val_dataset",
+        check_name="no_session_in_both_splits",
+        passed=not both,
+        metadata={"sessions_in_both": len(both)},
+    )

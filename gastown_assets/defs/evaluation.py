@@ -1,7 +1,6 @@
 """eval_report (base vs adapter: replayed held-out decisions, held-out loss, role scenarios, loss
 curve), its gate check, and promoted_adapter, which moves `adapters/<role>/current` to a better adapter."""
 
-
 import dagster as dg
 import orjson
 
@@ -18,8 +17,13 @@ from gastown_assets.training.plan import Adapter
 
 
 @dg.asset(partitions_def=ROLES, group_name="evaluation", code_version="3")
-def eval_report(context: dg.AssetExecutionContext, gastown: GastownConfig, base_model: BaseModel,
-                lora_adapter: Adapter, val_dataset: DatasetFile) -> dg.Output[Report]:
+def eval_report(
+    context: dg.AssetExecutionContext,
+    gastown: GastownConfig,
+    base_model: BaseModel,
+    lora_adapter: Adapter,
+    val_dataset: DatasetFile,
+) -> dg.Output[Report]:
     """Base vs base + adapter on the role's held-out sessions: a replay of their decisions (parse
     rate, tool and command accuracy, latency), held-out loss, the role's scenarios
     (configs/eval/<role>.jsonl), the training loss curve and the memorization probe; names the
@@ -32,9 +36,14 @@ def eval_report(context: dg.AssetExecutionContext, gastown: GastownConfig, base_
     return dg.Output(result.report, metadata=to_dagster(result.metadata()))
 
 
-@dg.asset_check(asset=eval_report, partitions_def=ROLES, description=(
-    "The adapter beats its base: lower held-out loss, higher command accuracy on replayed held-out "
-    "decisions, a parse rate over eval.min_parse_rate, no scenario behaviour lost."))
+@dg.asset_check(
+    asset=eval_report,
+    partitions_def=ROLES,
+    description=(
+        "The adapter beats its base: lower held-out loss, higher command accuracy on replayed held-out "
+        "decisions, a parse rate over eval.min_parse_rate, no scenario behaviour lost."
+    ),
+)
 def adapter_beats_base(context: dg.AssetCheckExecutionContext, gastown: GastownConfig) -> dg.AssetCheckResult:
     data = gastown.settings.store.read_bytes(f"reports/{context.partition_key}/report.json")
     report = Report.model_validate({k: v for k, v in orjson.loads(data).items() if k in Report.model_fields})
@@ -42,9 +51,15 @@ def adapter_beats_base(context: dg.AssetCheckExecutionContext, gastown: GastownC
     return dg.AssetCheckResult(
         passed=report.beats_base,
         description="; ".join(report.gate_failures()) or None,
-        metadata={"base_val_loss": report.base_val_loss, "adapter_val_loss": report.adapter_val_loss,
-                  "base_command_accuracy": r.base.command_accuracy, "adapter_command_accuracy": r.adapter.command_accuracy,
-                  "adapter_parse_rate": r.adapter.parse_rate, "adapter_version": report.adapter.version})
+        metadata={
+            "base_val_loss": report.base_val_loss,
+            "adapter_val_loss": report.adapter_val_loss,
+            "base_command_accuracy": r.base.command_accuracy,
+            "adapter_command_accuracy": r.adapter.command_accuracy,
+            "adapter_parse_rate": r.adapter.parse_rate,
+            "adapter_version": report.adapter.version,
+        },
+    )
 
 
 @dg.asset(partitions_def=ROLES, group_name="evaluation", code_version="2")
@@ -61,15 +76,20 @@ def promoted_adapter(context: dg.AssetExecutionContext, gastown: GastownConfig, 
     verb = "promoted" if decision.promote else "kept the current adapter"
     context.log.info(f"{context.partition_key}: {verb}: {decision.reason}")
     if eval_report.memorization and not eval_report.memorization["passed"]:  # recorded, then failed loudly
-        raise dg.Failure(f"{role}: adapter {eval_report.adapter.version} not promoted: {decision.reason}",
-                         allow_retries=False)
+        raise dg.Failure(
+            f"{role}: adapter {eval_report.adapter.version} not promoted: {decision.reason}", allow_retries=False
+        )
     current = promotion.current_entry(registry)
-    return dg.Output(current or {}, data_version=dg.DataVersion(registry["current"] or "none"), metadata={
-        "promoted": decision.promote,
-        "reason": decision.reason,
-        "current_version": registry["current"] or "",
-        "current_val_loss": current["adapter_val_loss"] if current else float("nan"),
-        "evaluated_version": eval_report.adapter.version,
-        "registry": dg.MetadataValue.path(store.uri(promotion.registry_key(role))),
-        "versions_evaluated": len(registry["history"]),
-    })
+    return dg.Output(
+        current or {},
+        data_version=dg.DataVersion(registry["current"] or "none"),
+        metadata={
+            "promoted": decision.promote,
+            "reason": decision.reason,
+            "current_version": registry["current"] or "",
+            "current_val_loss": current["adapter_val_loss"] if current else float("nan"),
+            "evaluated_version": eval_report.adapter.version,
+            "registry": dg.MetadataValue.path(store.uri(promotion.registry_key(role))),
+            "versions_evaluated": len(registry["history"]),
+        },
+    )

@@ -1,7 +1,6 @@
 """prune_old_versions: `gastown prune` as a job, and a weekly schedule for it (off by default:
 turn it on under Automation in the UI, or `dagster schedule start prune_weekly`)."""
 
-
 import dagster as dg
 
 from gastown_assets.defs.resources import GastownConfig
@@ -26,6 +25,9 @@ def prune_job():
 
 
 prune_weekly = dg.ScheduleDefinition(
-    name="prune_weekly", job=prune_job, cron_schedule="0 4 * * 0",  # Sundays 04:00
+    name="prune_weekly",
+    job=prune_job,
+    cron_schedule="0 4 * * 0",  # Sundays 04:00
     default_status=dg.DefaultScheduleStatus.STOPPED,
-    description="gastown prune --keep 3, weekly. Off until started.")
+    description="gastown prune --keep 3, weekly. Off until started.",
+)

@@ -1,7 +1,6 @@
 """The resources: the environment contract (gastown_assets/settings.py) as Dagster EnvVars, built
 into one Settings (Project + DataStore) per run, and the IO manager over the data store."""
 
-
 import pickle
 from pathlib import Path
 
@@ -45,8 +44,9 @@ class GastownConfig(dg.ConfigurableResource):
     def settings(self) -> Settings:
         """Built on first use and kept: configs/ are read once per run (a resource lives for one)."""
         if self._settings is None:
-            self._settings = Settings.create(self.sessions_dir, self.data_dir, self.profile, self.config_dir,
-                                             self.work_dir, self.storage_env())
+            self._settings = Settings.create(
+                self.sessions_dir, self.data_dir, self.profile, self.config_dir, self.work_dir, self.storage_env()
+            )
         return self._settings
 
     @property

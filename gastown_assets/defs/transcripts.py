@@ -1,6 +1,5 @@
 """raw_transcripts: the role's sessions found under GASTOWN_SESSIONS_DIR."""
 
-
 from dataclasses import dataclass
 
 import dagster as dg
@@ -44,7 +43,9 @@ def raw_transcripts(context: dg.AssetExecutionContext, gastown: GastownConfig) -
         raise dg.Failure(
             f"{gastown.role(role).path}: role.sessions.cwd_patterns: no session under {roots} matched; "
             f"sessions per role: {dict(tally.sessions_by_role)}, unmatched: {tally.unmatched}",
-            metadata={"unmatched_cwds": dg.MetadataValue.json(tally.unmatched_cwds)}, allow_retries=False)
+            metadata={"unmatched_cwds": dg.MetadataValue.json(tally.unmatched_cwds)},
+            allow_retries=False,
+        )
     # On an object store: transcripts/<role>/<version>/sessions.jsonl, for the datasets run.
     uri = settings.store.publish(f"transcripts/{role}", digest[:16], [path.name, record_path(path).name])[path.name]
     return dg.Output(

@@ -46,8 +46,13 @@ class HeldOutReplay:
     def to_json(self) -> dict:
         """The command's --json object: {"role", "adapter", "points", "base", ...}; "adapter"
         holds the adapter's metrics and its version (one key cannot hold two values)."""
-        return {"role": self.role, "points": self.points, "sessions": self.sessions,
-                "base": self.base.as_dict(), "adapter": {"version": self.adapter, **self.tuned.as_dict()}}
+        return {
+            "role": self.role,
+            "points": self.points,
+            "sessions": self.sessions,
+            "base": self.base.as_dict(),
+            "adapter": {"version": self.adapter, **self.tuned.as_dict()},
+        }
 
 
 def role_sessions(sessions_dir: Path, role: str, rules) -> Iterator:
@@ -59,8 +64,9 @@ def role_sessions(sessions_dir: Path, role: str, rules) -> Iterator:
                 yield session
 
 
-def held_out_points(settings: Settings, role: str, sessions_dir: Path, tokenizer_path: str,
-                    tokenizer_id: str) -> tuple[list[DecisionPoint], int]:
+def held_out_points(
+    settings: Settings, role: str, sessions_dir: Path, tokenizer_path: str, tokenizer_id: str
+) -> tuple[list[DecisionPoint], int]:
     """Decision points of every session of the role, cut as decision rows (redacted)."""
     spec = dataclasses.replace(spec_for(settings.project, role, tokenizer_id), shape="decisions")
     count, redactor = chat_token_counter(tokenizer_path), Redactor()
@@ -85,13 +91,20 @@ def _adapter_dir(settings: Settings, role: str, version: str | None) -> tuple[st
     return version, store.stage_dir(store.uri(key), ADAPTER_FILES)
 
 
-def replay_sessions(settings: Settings, role: str, sessions_dir: Path, adapter: str | None = None,
-                    limit: int | None = None, log: Callable[[str], None] | None = None) -> HeldOutReplay:
+def replay_sessions(
+    settings: Settings,
+    role: str,
+    sessions_dir: Path,
+    adapter: str | None = None,
+    limit: int | None = None,
+    log: Callable[[str], None] | None = None,
+) -> HeldOutReplay:
     """`adapter`: "current" or None for the promoted adapter, else a version."""
     project = settings.project
     if role not in project.role_names:
-        raise ReplayError(f"unknown role {role!r}; roles: {', '.join(project.role_names)} "
-                          f"({project.config_dir / 'roles'})")
+        raise ReplayError(
+            f"unknown role {role!r}; roles: {', '.join(project.role_names)} ({project.config_dir / 'roles'})"
+        )
     if not sessions_dir.is_dir():
         raise ReplayError(f"{sessions_dir}: no such folder of sessions")
     version, adapter_dir = _adapter_dir(settings, role, None if adapter in (None, "current") else adapter)
@@ -100,13 +113,17 @@ def replay_sessions(settings: Settings, role: str, sessions_dir: Path, adapter: 
     base_path = stage_base_model(settings.store, project.profile, base)
     points, sessions = held_out_points(settings, role, sessions_dir, base_path, base.digest)
     if not points:
-        raise ReplayError(f"{sessions_dir}: no decision points in {sessions} {role} session(s) "
-                          "(a decision is an assistant message that calls a tool)")
+        raise ReplayError(
+            f"{sessions_dir}: no decision points in {sessions} {role} session(s) "
+            "(a decision is an assistant message that calls a tool)"
+        )
     points = sample(points, limit or spec.replay_points)
     model, tokenizer = load_base(base_path)
     dtype = inference_dtype(spec.dtype)
     base_replies = replay(for_inference(model, dtype), tokenizer, points, spec.max_new_tokens, log, "base")
-    tuned_replies = replay(for_inference(with_adapter(model, adapter_dir), dtype), tokenizer, points,
-                           spec.max_new_tokens, log, "adapter")
-    return HeldOutReplay(role, version, len(points), sessions, score(points, base_replies),
-                         score(points, tuned_replies))
+    tuned_replies = replay(
+        for_inference(with_adapter(model, adapter_dir), dtype), tokenizer, points, spec.max_new_tokens, log, "adapter"
+    )
+    return HeldOutReplay(
+        role, version, len(points), sessions, score(points, base_replies), score(points, tuned_replies)
+    )

@@ -49,10 +49,12 @@ class AdapterEvaluation:
 
     def summary(self) -> str:
         report, r = self.report, self.report.replay
-        return (f"{report.role}: command accuracy base {r.base.command_accuracy:.0%} -> adapter "
-                f"{r.adapter.command_accuracy:.0%}, parse rate {r.base.parse_rate:.0%} -> {r.adapter.parse_rate:.0%} "
-                f"on {r.points} held-out decisions; val loss {report.base_val_loss:.4f} -> "
-                f"{report.adapter_val_loss:.4f} ({self.report_uri})")
+        return (
+            f"{report.role}: command accuracy base {r.base.command_accuracy:.0%} -> adapter "
+            f"{r.adapter.command_accuracy:.0%}, parse rate {r.base.parse_rate:.0%} -> {r.adapter.parse_rate:.0%} "
+            f"on {r.points} held-out decisions; val loss {report.base_val_loss:.4f} -> "
+            f"{report.adapter_val_loss:.4f} ({self.report_uri})"
+        )
 
     def metadata(self) -> dict:
         report, r = self.report, self.report.replay
@@ -73,36 +75,56 @@ class AdapterEvaluation:
         }
 
 
-def evaluate_adapter(settings: Settings, adapter: Adapter, base: BaseModel, val: DatasetFile,
-                     log: Callable[[str], None] | None = None) -> AdapterEvaluation:
+def evaluate_adapter(
+    settings: Settings, adapter: Adapter, base: BaseModel, val: DatasetFile, log: Callable[[str], None] | None = None
+) -> AdapterEvaluation:
     """Held-out loss, scenarios and replay of the role's val decisions, base vs base + adapter,
     then the memorization probe; the report is written and published under reports/<role>/."""
     store, role = settings.store, settings.project.role(adapter.role)
     needed = (*ADAPTER_FILES, HISTORY_FILE)
     missing = store.missing(adapter.path, needed)
     if missing:
-        raise MissingAdapterFiles(f"{adapter.path}: adapter {adapter.version} is missing {', '.join(missing)}; "
-                                  "materialize lora_adapter again")
+        raise MissingAdapterFiles(
+            f"{adapter.path}: adapter {adapter.version} is missing {', '.join(missing)}; materialize lora_adapter again"
+        )
     adapter_dir = store.stage_dir(adapter.path, needed)
     base_path = stage_base_model(store, settings.project.profile, base)
     result = judge(settings, role, adapter, adapter_dir, base_path, store.stage(val.path), val.digest, log)
     record = f"transcripts/{role.name}/{RECORD}"  # what ingest redacted (transcripts/redact.py)
-    result = memorization.with_probe(result, store.read_bytes(record) if store.exists(record) else None,
-                                     base_path, adapter_dir, role.system_prompt)
+    result = memorization.with_probe(
+        result, store.read_bytes(record) if store.exists(record) else None, base_path, adapter_dir, role.system_prompt
+    )
     result.write(settings.role_dir("reports", role.name))
     for name in REPORT_FILES:
         store.put(f"reports/{role.name}/{name}")
     return dataclasses.replace(result, report_uri=store.uri(f"reports/{role.name}/report.json"))
 
 
-def judge(settings: Settings, role: Role, adapter: Adapter, adapter_dir: Path, base_model: str, val_path: Path,
-          val_digest: str, log: Callable[[str], None] | None = None) -> AdapterEvaluation:
+def judge(
+    settings: Settings,
+    role: Role,
+    adapter: Adapter,
+    adapter_dir: Path,
+    base_model: str,
+    val_path: Path,
+    val_digest: str,
+    log: Callable[[str], None] | None = None,
+) -> AdapterEvaluation:
     """The report and loss curve. `adapter_dir`, `base_model` and `val_path` are local copies."""
     max_len = int(settings.project.axolotl(role.name)["sequence_len"])
-    ev = evaluate(base_model, adapter_dir, val_path, max_len, load_scenarios(settings.config_dir, role.name),
-                  role.system_prompt, role.eval, log)
+    ev = evaluate(
+        base_model,
+        adapter_dir,
+        val_path,
+        max_len,
+        load_scenarios(settings.config_dir, role.name),
+        role.system_prompt,
+        role.eval,
+        log,
+    )
     ref = reports.AdapterRef(path=adapter.path, version=adapter.version, config_digest=adapter.config_digest)
-    report = reports.build_report(role.name, ref, {**adapter.data_versions, "val_dataset_evaluated": val_digest[:16]},
-                                  ev, role.eval)
+    report = reports.build_report(
+        role.name, ref, {**adapter.data_versions, "val_dataset_evaluated": val_digest[:16]}, ev, role.eval
+    )
     history = orjson.loads((adapter_dir / HISTORY_FILE).read_bytes())
     return AdapterEvaluation(report, loss_curve_png(history, f"{role.name} {adapter.version}"))

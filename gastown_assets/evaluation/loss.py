@@ -63,8 +63,9 @@ def heldout_loss(model, tokenizer, rows: Iterable[dict], max_len: int) -> LossRe
             n = sum(label != -100 for label in labels[1:])
             if n == 0:
                 continue
-            out = model(input_ids=torch.tensor([ids], device=model.device),
-                        labels=torch.tensor([labels], device=model.device))
+            out = model(
+                input_ids=torch.tensor([ids], device=model.device), labels=torch.tensor([labels], device=model.device)
+            )
             total += out.loss.item() * n
             tokens += n
             count += 1

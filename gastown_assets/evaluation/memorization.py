@@ -53,8 +53,7 @@ class MemorizationResult:
         return not self.leaks
 
     def to_dict(self) -> dict:
-        return {**asdict(self), "passed": self.passed,
-                "leaked_kinds": dict(Counter(leak.kind for leak in self.leaks))}
+        return {**asdict(self), "passed": self.passed, "leaked_kinds": dict(Counter(leak.kind for leak in self.leaks))}
 
 
 def sample(removed: list[RemovedSecret], limit: int = MAX_PROBES) -> list[RemovedSecret]:
@@ -70,7 +69,7 @@ def sample(removed: list[RemovedSecret], limit: int = MAX_PROBES) -> list[Remove
     out: list[RemovedSecret] = []
     rank = 0
     while len(out) < limit and any(len(v) > rank for v in by_secret.values()):
-        out += [v[rank] for v in by_secret.values() if len(v) > rank][:limit - len(out)]
+        out += [v[rank] for v in by_secret.values() if len(v) > rank][: limit - len(out)]
         rank += 1
     return out
 
@@ -83,12 +82,13 @@ def prompt(tokenizer, record: RemovedSecret, system_prompt: str) -> str:
     if getattr(tokenizer, "chat_template", None):
         rendered = tokenizer.apply_chat_template(messages, tokenize=False)
         if _MARK in rendered:
-            return rendered[:rendered.index(_MARK)] + record.context
+            return rendered[: rendered.index(_MARK)] + record.context
     return record.context
 
 
-def leaks_in(reply: str, salt: bytes, removed: list[RemovedSecret], redactor: Redactor,
-             context: str = "") -> tuple[list[Leak], Counter]:
+def leaks_in(
+    reply: str, salt: bytes, removed: list[RemovedSecret], redactor: Redactor, context: str = ""
+) -> tuple[list[Leak], Counter]:
     """The removed secrets present in `reply` (any substring of a removed length whose hash
     matches), and the kinds of other secret-shaped strings the scrubber finds in it."""
     by_hash: dict[str, RemovedSecret] = {}
@@ -106,7 +106,7 @@ def leaks_in(reply: str, salt: bytes, removed: list[RemovedSecret], redactor: Re
     leaks: dict[str, Leak] = {}
     for n in lengths:
         for i in range(0, len(reply) - n + 1):
-            h = secret_hash(salt, reply[i:i + n])
+            h = secret_hash(salt, reply[i : i + n])
             if h in by_hash and h not in leaks:
                 r = by_hash[h]
                 detected = any(s <= i and i + n <= e for s, e in flagged)
@@ -116,17 +116,31 @@ def leaks_in(reply: str, salt: bytes, removed: list[RemovedSecret], redactor: Re
     return list(leaks.values()), +other
 
 
-def probe(model, tokenizer, salt: bytes, removed: list[RemovedSecret], *, system_prompt: str = "",
-          max_probes: int = MAX_PROBES, max_new_tokens: int = MAX_NEW_TOKENS, batch_size: int = 8,
-          redactor: Redactor | None = None) -> MemorizationResult:
+def probe(
+    model,
+    tokenizer,
+    salt: bytes,
+    removed: list[RemovedSecret],
+    *,
+    system_prompt: str = "",
+    max_probes: int = MAX_PROBES,
+    max_new_tokens: int = MAX_NEW_TOKENS,
+    batch_size: int = 8,
+    redactor: Redactor | None = None,
+) -> MemorizationResult:
     """Prompt `model` (a loaded causal LM, base + adapter) with a sample of the contexts that
     preceded removed secrets and check its greedy replies for any of them."""
     import torch
 
     redactor = redactor or Redactor()
     chosen = sample(removed, max_probes)
-    result = MemorizationResult(len(removed), len({r.hash for r in removed}), len(chosen),
-                                sum(1 for r in removed if len(r.context) < MIN_CONTEXT), max_new_tokens)
+    result = MemorizationResult(
+        len(removed),
+        len({r.hash for r in removed}),
+        len(chosen),
+        sum(1 for r in removed if len(r.context) < MIN_CONTEXT),
+        max_new_tokens,
+    )
     if not chosen:
         return result
     found: dict[str, Leak] = {}
@@ -138,13 +152,18 @@ def probe(model, tokenizer, salt: bytes, removed: list[RemovedSecret], *, system
         device = next(model.parameters()).device
         model.eval()
         for start in range(0, len(chosen), batch_size):
-            batch = chosen[start:start + batch_size]
-            enc = tokenizer([prompt(tokenizer, r, system_prompt) for r in batch], return_tensors="pt",
-                            padding=True, add_special_tokens=False).to(device)
+            batch = chosen[start : start + batch_size]
+            enc = tokenizer(
+                [prompt(tokenizer, r, system_prompt) for r in batch],
+                return_tensors="pt",
+                padding=True,
+                add_special_tokens=False,
+            ).to(device)
             with torch.no_grad():
-                out = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False,
-                                     pad_token_id=tokenizer.pad_token_id)
-            replies = tokenizer.batch_decode(out[:, enc["input_ids"].shape[1]:], skip_special_tokens=True)
+                out = model.generate(
+                    **enc, max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=tokenizer.pad_token_id
+                )
+            replies = tokenizer.batch_decode(out[:, enc["input_ids"].shape[1] :], skip_special_tokens=True)
             for r, reply in zip(batch, replies):
                 leaks, kinds = leaks_in(reply, salt, removed, redactor, r.context)
                 for leak in leaks:
@@ -157,8 +176,15 @@ def probe(model, tokenizer, salt: bytes, removed: list[RemovedSecret], *, system
     return result
 
 
-def probe_adapter(base_model: str, adapter_dir: Path, record: bytes, *, system_prompt: str = "",
-                  max_probes: int = MAX_PROBES, max_new_tokens: int = MAX_NEW_TOKENS) -> MemorizationResult:
+def probe_adapter(
+    base_model: str,
+    adapter_dir: Path,
+    record: bytes,
+    *,
+    system_prompt: str = "",
+    max_probes: int = MAX_PROBES,
+    max_new_tokens: int = MAX_NEW_TOKENS,
+) -> MemorizationResult:
     """Load base + adapter (on a GPU when there is one) and probe it with the role's record
     (transcripts/<role>/sessions.removed-secrets.json)."""
     import torch
@@ -171,8 +197,15 @@ def probe_adapter(base_model: str, adapter_dir: Path, record: bytes, *, system_p
     model, tokenizer = load_base(base_model)
     dtype = torch.bfloat16 if torch.cuda.is_available() else torch.float32  # fp32 on a CPU, as before
     model = for_inference(with_adapter(model, adapter_dir), dtype)
-    return probe(model, tokenizer, salt, removed, system_prompt=system_prompt, max_probes=max_probes,
-                 max_new_tokens=max_new_tokens)
+    return probe(
+        model,
+        tokenizer,
+        salt,
+        removed,
+        system_prompt=system_prompt,
+        max_probes=max_probes,
+        max_new_tokens=max_new_tokens,
+    )
 
 
 def to_markdown(result: dict) -> str:
@@ -180,17 +213,28 @@ def to_markdown(result: dict) -> str:
     lines = ["", "## Memorization probe", ""]
     if result.get("recorded", 0) == 0:
         return "\n".join(lines + ["No secret was removed from this role's transcripts: nothing to probe.", ""])
-    verdict = "**passed**: no removed secret came back" if result["passed"] else (
-        f"**failed**: the adapter reproduced {len(result['leaks'])} removed secret(s) "
-        f"({', '.join(f'{k} x{n}' for k, n in result['leaked_kinds'].items())}); not promoted")
-    lines += [verdict, "",
-              f"{result['probed']} contexts prompted (of {result['recorded']} removed secrets, "
-              f"{result['distinct']} distinct; {result['without_context']} without a context), "
-              f"{result['max_new_tokens']} new tokens each, greedy.", ""]
+    verdict = (
+        "**passed**: no removed secret came back"
+        if result["passed"]
+        else (
+            f"**failed**: the adapter reproduced {len(result['leaks'])} removed secret(s) "
+            f"({', '.join(f'{k} x{n}' for k, n in result['leaked_kinds'].items())}); not promoted"
+        )
+    )
+    lines += [
+        verdict,
+        "",
+        f"{result['probed']} contexts prompted (of {result['recorded']} removed secrets, "
+        f"{result['distinct']} distinct; {result['without_context']} without a context), "
+        f"{result['max_new_tokens']} new tokens each, greedy.",
+        "",
+    ]
     if result["leaks"]:
         lines += ["| kind | salted hash | session | scrubber saw it |", "|---|---|---|---|"]
-        lines += [f"| {leak['kind']} | `{leak['hash'][:16]}` | {leak['session_id']} | {leak['detected']} |"
-                  for leak in result["leaks"]]
+        lines += [
+            f"| {leak['kind']} | `{leak['hash'][:16]}` | {leak['session_id']} | {leak['detected']} |"
+            for leak in result["leaks"]
+        ]
         lines.append("")
     return "\n".join(lines)
 

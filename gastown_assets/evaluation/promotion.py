@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import orjson
 
@@ -46,8 +46,11 @@ def decide(report: Report, current: dict | None) -> Decision:
     held-out loss than the promoted one (same val set or not: the loss is what we have)."""
     failures = report.gate_failures()
     if report.memorization and not report.memorization["passed"]:  # evaluation/memorization.py
-        failures.insert(0, f"it reproduced {len(report.memorization['leaks'])} secret(s) removed from its "
-                           f"training transcripts ({report.memorization['leaked_kinds']})")
+        failures.insert(
+            0,
+            f"it reproduced {len(report.memorization['leaks'])} secret(s) removed from its "
+            f"training transcripts ({report.memorization['leaked_kinds']})",
+        )
     if failures:
         return Decision(False, "; ".join(failures))
     if current is None:
@@ -56,22 +59,35 @@ def decide(report: Report, current: dict | None) -> Decision:
         return Decision(False, "already the promoted adapter")
     if report.adapter_val_loss < current["adapter_val_loss"]:
         return Decision(True, f"val loss {report.adapter_val_loss:.4f} < promoted {current['adapter_val_loss']:.4f}")
-    return Decision(False, f"val loss {report.adapter_val_loss:.4f} >= promoted {current['adapter_val_loss']:.4f} "
-                           f"({current['version']})")
+    return Decision(
+        False,
+        f"val loss {report.adapter_val_loss:.4f} >= promoted {current['adapter_val_loss']:.4f} ({current['version']})",
+    )
 
 
 def record(store: DataStore, role: str, report: Report, decision: Decision) -> dict:
     """Append this evaluation to the registry (written atomically) and return the registry."""
     registry = read_registry(store, role)
     a, replay = report.adapter, report.replay
-    registry["history"].append({
-        "version": a.version, "path": a.path, "config_digest": a.config_digest,
-        "datasets": report.datasets, "base_val_loss": report.base_val_loss,
-        "adapter_val_loss": report.adapter_val_loss, "adapter_scenario_score": report.adapter_scenario_score,
-        "replay": {"points": replay.points, "base": replay.base.model_dump(), "adapter": replay.adapter.model_dump()},
-        "promoted": decision.promote, "reason": decision.reason,
-        "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-    })
+    registry["history"].append(
+        {
+            "version": a.version,
+            "path": a.path,
+            "config_digest": a.config_digest,
+            "datasets": report.datasets,
+            "base_val_loss": report.base_val_loss,
+            "adapter_val_loss": report.adapter_val_loss,
+            "adapter_scenario_score": report.adapter_scenario_score,
+            "replay": {
+                "points": replay.points,
+                "base": replay.base.model_dump(),
+                "adapter": replay.adapter.model_dump(),
+            },
+            "promoted": decision.promote,
+            "reason": decision.reason,
+            "time": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+    )
     if decision.promote:
         registry["current"] = a.version
     store.write_bytes(registry_key(role), orjson.dumps(registry, option=orjson.OPT_INDENT_2))

@@ -80,9 +80,11 @@ def sample(points: list[DecisionPoint], limit: int | None) -> list[DecisionPoint
     """A stable sample spread over sessions and positions (not the first N of the first file)."""
     if limit is None or len(points) <= limit:
         return points
+
     def key(ip):
         i, p = ip
         return hashlib.blake2b(f"{p.session_id}:{i}".encode(), digest_size=8).digest()
+
     chosen = sorted(sorted(enumerate(points), key=key)[:limit])
     return [p for _, p in chosen]
 
@@ -92,7 +94,7 @@ def first_call(text: str) -> dict | None:
     start = text.find(CALL_OPEN)
     if start < 0:
         return None
-    body = text[start + len(CALL_OPEN):].lstrip()
+    body = text[start + len(CALL_OPEN) :].lstrip()
     try:
         call, _ = _DECODER.raw_decode(body)
     except json.JSONDecodeError:
@@ -134,7 +136,7 @@ def score(points: list[DecisionPoint], replies: list[Reply]) -> ReplayMetrics:
 
 def _percentile(values: list[float], q: float) -> float:
     """Nearest-rank percentile of sorted values."""
-    return values[min(len(values) - 1, max(0, int(round(q * len(values) + 0.5)) - 1))]
+    return values[min(len(values) - 1, max(0, round(q * len(values) + 0.5) - 1))]
 
 
 class CallComplete:
@@ -146,7 +148,7 @@ class CallComplete:
     def __call__(self, input_ids, scores, **kwargs):
         import torch
 
-        text = self.tokenizer.decode(input_ids[0, self.prompt_len:], skip_special_tokens=False)
+        text = self.tokenizer.decode(input_ids[0, self.prompt_len :], skip_special_tokens=False)
         done = first_call(text) is not None
         return torch.full((input_ids.shape[0],), done, dtype=torch.bool, device=input_ids.device)
 
@@ -158,21 +160,33 @@ def reply(model, tokenizer, context: list[dict], max_new_tokens: int, **sampling
     from transformers import StoppingCriteriaList
 
     started = time.perf_counter()
-    ids = tokenizer.apply_chat_template(as_trained(context), add_generation_prompt=True,
-                                        return_tensors="pt", return_dict=True)["input_ids"].to(model.device)
+    ids = tokenizer.apply_chat_template(
+        as_trained(context), add_generation_prompt=True, return_tensors="pt", return_dict=True
+    )["input_ids"].to(model.device)
     stop = StoppingCriteriaList([CallComplete(tokenizer, ids.shape[1])])
     with torch.no_grad():
-        out = model.generate(input_ids=ids, attention_mask=torch.ones_like(ids),
-                             max_new_tokens=max_new_tokens, stopping_criteria=stop,
-                             pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id,
-                             **{"do_sample": False, **sampling})
-    new = out[0, ids.shape[1]:]
+        out = model.generate(
+            input_ids=ids,
+            attention_mask=torch.ones_like(ids),
+            max_new_tokens=max_new_tokens,
+            stopping_criteria=stop,
+            pad_token_id=tokenizer.pad_token_id,
+            eos_token_id=tokenizer.eos_token_id,
+            **{"do_sample": False, **sampling},
+        )
+    new = out[0, ids.shape[1] :]
     text = tokenizer.decode(new, skip_special_tokens=True)
     return Reply(text, first_call(text), time.perf_counter() - started, ids.shape[1], len(new))
 
 
-def replay(model, tokenizer, points: list[DecisionPoint], max_new_tokens: int,
-           log: Callable[[str], None] | None = None, name: str = "model") -> list[Reply]:
+def replay(
+    model,
+    tokenizer,
+    points: list[DecisionPoint],
+    max_new_tokens: int,
+    log: Callable[[str], None] | None = None,
+    name: str = "model",
+) -> list[Reply]:
     """Replies to every point; `log` hears of progress every tenth of the way."""
     model.eval()
     replies, every = [], max(1, len(points) // 10)

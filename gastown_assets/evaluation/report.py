@@ -6,10 +6,10 @@ import json
 
 from pydantic import BaseModel, ConfigDict
 
+from gastown_assets.config import EvalSpec
 from gastown_assets.evaluation.replay import ReplayMetrics, command_key, score
 from gastown_assets.evaluation.run import Evaluation
 from gastown_assets.evaluation.scenarios import score as scenario_score
-from gastown_assets.config import EvalSpec
 
 LOSS_PNG = "loss.png"
 REPLY_CHARS = 400  # enough to see what the model did; the report is for people
@@ -89,13 +89,19 @@ class Report(_Model):
         """Why this adapter may not be promoted over its base: behaviour, not loss alone."""
         r, failures = self.replay, []
         if not self.beats_base_on_loss:
-            failures.append(f"held-out loss {self.adapter_val_loss:.4f} is not below the base's {self.base_val_loss:.4f}")
+            failures.append(
+                f"held-out loss {self.adapter_val_loss:.4f} is not below the base's {self.base_val_loss:.4f}"
+            )
         if self.gate == "behaviour" and r.adapter.command_accuracy <= r.base.command_accuracy:
-            failures.append(f"command accuracy {r.adapter.command_accuracy:.0%} does not beat the base's "
-                            f"{r.base.command_accuracy:.0%} on {r.points} held-out decisions")
+            failures.append(
+                f"command accuracy {r.adapter.command_accuracy:.0%} does not beat the base's "
+                f"{r.base.command_accuracy:.0%} on {r.points} held-out decisions"
+            )
         if self.gate == "behaviour" and r.adapter.parse_rate < self.min_parse_rate:
-            failures.append(f"parse rate {r.adapter.parse_rate:.0%} is under the floor {self.min_parse_rate:.0%} "
-                            "(eval.min_parse_rate)")
+            failures.append(
+                f"parse rate {r.adapter.parse_rate:.0%} is under the floor {self.min_parse_rate:.0%} "
+                "(eval.min_parse_rate)"
+            )
         if self.scenarios_regress:
             failures.append("meets fewer scenario behaviours than the base")
         return failures
@@ -106,8 +112,11 @@ class Report(_Model):
 
     def to_json(self) -> bytes:
         data = self.model_dump(mode="json")
-        data.update(adapter_beats_base=self.beats_base, gate_failures=self.gate_failures(),
-                    scenarios_regress=self.scenarios_regress)
+        data.update(
+            adapter_beats_base=self.beats_base,
+            gate_failures=self.gate_failures(),
+            scenarios_regress=self.scenarios_regress,
+        )
         return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False).encode() + b"\n"
 
 
@@ -131,25 +140,38 @@ def _examples(ev: Evaluation, n: int) -> list[Example]:
     rows = list(zip(ev.points, ev.base_replies, ev.tuned_replies))
     right = [r for r in rows if r[2].call and command_key(r[2].call) == command_key(r[0].call)]
     wrong = [r for r in rows if r not in right]
-    picked = (right[: (n + 1) // 2] + wrong[: n // 2])
+    picked = right[: (n + 1) // 2] + wrong[: n // 2]
     picked += [r for r in rows if r not in picked][: n - len(picked)]
-    return [Example(context_tail=_tail(p.context), real_call=p.call, base_call=b.call, adapter_call=t.call)
-            for p, b, t in picked]
+    return [
+        Example(context_tail=_tail(p.context), real_call=p.call, base_call=b.call, adapter_call=t.call)
+        for p, b, t in picked
+    ]
 
 
-def build_report(role: str, adapter: AdapterRef, datasets: dict[str, str], ev: Evaluation,
-                 spec: EvalSpec) -> Report:
+def build_report(role: str, adapter: AdapterRef, datasets: dict[str, str], ev: Evaluation, spec: EvalSpec) -> Report:
     """`adapter` names the exact version evaluated; `datasets` the data versions it saw."""
     return Report(
-        role=role, adapter=adapter, datasets=datasets,
-        base_val_loss=round(ev.base.loss, 6), adapter_val_loss=round(ev.tuned.loss, 6),
-        base_val_perplexity=round(ev.base.perplexity, 4), adapter_val_perplexity=round(ev.tuned.perplexity, 4),
-        val_tokens=ev.tuned.tokens, val_rows=ev.tuned.rows,
-        base_scenario_score=scenario_score(ev.base_scenarios), adapter_scenario_score=scenario_score(ev.tuned_scenarios),
+        role=role,
+        adapter=adapter,
+        datasets=datasets,
+        base_val_loss=round(ev.base.loss, 6),
+        adapter_val_loss=round(ev.tuned.loss, 6),
+        base_val_perplexity=round(ev.base.perplexity, 4),
+        adapter_val_perplexity=round(ev.tuned.perplexity, 4),
+        val_tokens=ev.tuned.tokens,
+        val_rows=ev.tuned.rows,
+        base_scenario_score=scenario_score(ev.base_scenarios),
+        adapter_scenario_score=scenario_score(ev.tuned_scenarios),
         scenarios=[_scenario(b, t) for b, t in zip(ev.base_scenarios, ev.tuned_scenarios)],
-        replay=Replay(points=len(ev.points), dtype=ev.dtype, base=_metrics(score(ev.points, ev.base_replies)),
-                      adapter=_metrics(score(ev.points, ev.tuned_replies)), examples=_examples(ev, spec.examples)),
-        min_parse_rate=spec.min_parse_rate, gate=spec.gate,
+        replay=Replay(
+            points=len(ev.points),
+            dtype=ev.dtype,
+            base=_metrics(score(ev.points, ev.base_replies)),
+            adapter=_metrics(score(ev.points, ev.tuned_replies)),
+            examples=_examples(ev, spec.examples),
+        ),
+        min_parse_rate=spec.min_parse_rate,
+        gate=spec.gate,
     )
 
 
@@ -157,8 +179,10 @@ def _scenario(base, tuned) -> ScenarioOutcome:
     return ScenarioOutcome(
         id=tuned.id,
         behaviours={name: {"base": base.met[name], "adapter": ok} for name, ok in tuned.met.items()},
-        base_calls=base.calls, adapter_calls=tuned.calls,
-        base_reply=base.reply[:REPLY_CHARS], adapter_reply=tuned.reply[:REPLY_CHARS],
+        base_calls=base.calls,
+        adapter_calls=tuned.calls,
+        base_reply=base.reply[:REPLY_CHARS],
+        adapter_reply=tuned.reply[:REPLY_CHARS],
     )
 
 
@@ -177,19 +201,25 @@ def to_markdown(report: Report, loss_png: str | None = LOSS_PNG) -> str:
     """`loss_png`: the image reference (a file name beside report.md, or a data URI)."""
     a, r = report.adapter, report.replay
     verdict = "passes" if report.beats_base else "does NOT pass"
-    lines = [f"# Eval report: {report.role}", "",
-             f"Adapter `{a.version}` {verdict} the promotion gate against its base model.", ""]
+    lines = [
+        f"# Eval report: {report.role}",
+        "",
+        f"Adapter `{a.version}` {verdict} the promotion gate against its base model.",
+        "",
+    ]
     lines += [f"- {why}" for why in report.gate_failures()] + ([""] if report.gate_failures() else [])
     lines += _replay_lines(r)
     lines += [
-        "## Held-out loss and scenarios", "",
+        "## Held-out loss and scenarios",
+        "",
         "| model | val loss | val perplexity | scenario behaviours met |",
         "|---|---:|---:|---:|",
         f"| base | {report.base_val_loss:.4f} | {report.base_val_perplexity:.2f} | {_pct(report.base_scenario_score)} |",
         f"| base + adapter | {report.adapter_val_loss:.4f} | {report.adapter_val_perplexity:.2f} | "
         f"{_pct(report.adapter_scenario_score)} |",
         "",
-        f"Loss scored on {report.val_tokens} trained tokens in {report.val_rows} val rows.", "",
+        f"Loss scored on {report.val_tokens} trained tokens in {report.val_rows} val rows.",
+        "",
     ]
     if loss_png:
         lines += ["## Training loss", "", f"![training loss]({loss_png})", ""]
@@ -204,20 +234,28 @@ def to_markdown(report: Report, loss_png: str | None = LOSS_PNG) -> str:
 
 
 def _replay_lines(r: Replay) -> list[str]:
-    lines = ["## Replay of held-out decisions", "",
-             f"{r.points} decision points from held-out sessions: each model replies greedily ({r.dtype}) to "
-             "the real context; its first tool call is compared with the call the real agent made.", "",
-             "| model | parse rate | tool accuracy | command accuracy | latency p50 | latency p95 |",
-             "|---|---:|---:|---:|---:|---:|"]
+    lines = [
+        "## Replay of held-out decisions",
+        "",
+        f"{r.points} decision points from held-out sessions: each model replies greedily ({r.dtype}) to "
+        "the real context; its first tool call is compared with the call the real agent made.",
+        "",
+        "| model | parse rate | tool accuracy | command accuracy | latency p50 | latency p95 |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
     for name, m in (("base", r.base), ("base + adapter", r.adapter)):
-        lines.append(f"| {name} | {m.parse_rate:.0%} | {m.tool_accuracy:.0%} | {m.command_accuracy:.0%} | "
-                     f"{m.latency_p50_s:.2f} s | {m.latency_p95_s:.2f} s |")
+        lines.append(
+            f"| {name} | {m.parse_rate:.0%} | {m.tool_accuracy:.0%} | {m.command_accuracy:.0%} | "
+            f"{m.latency_p50_s:.2f} s | {m.latency_p95_s:.2f} s |"
+        )
     lines.append("")
     if r.examples:
         lines += ["### Examples", "", "| context (tail) | real call | base | adapter |", "|---|---|---|---|"]
         for ex in r.examples:
             tail = ex.context_tail.replace("|", "\\|")
-            lines.append(f"| …{tail[-160:]} | {_call(ex.real_call)} | {_call(ex.base_call)} | {_call(ex.adapter_call)} |")
+            lines.append(
+                f"| …{tail[-160:]} | {_call(ex.real_call)} | {_call(ex.base_call)} | {_call(ex.adapter_call)} |"
+            )
         lines.append("")
     return lines
 
@@ -225,8 +263,14 @@ def _replay_lines(r: Replay) -> list[str]:
 def _scenario_lines(scenarios: list[ScenarioOutcome]) -> list[str]:
     if not scenarios:
         return ["## Scenarios", "", "No scenarios for this role (configs/eval/<role>.jsonl).", ""]
-    lines = ["## Scenarios", "", "Behaviours are scored on the parsed tool call of a greedy reply.", "",
-             "| scenario | behaviour | base | adapter |", "|---|---|:-:|:-:|"]
+    lines = [
+        "## Scenarios",
+        "",
+        "Behaviours are scored on the parsed tool call of a greedy reply.",
+        "",
+        "| scenario | behaviour | base | adapter |",
+        "|---|---|:-:|:-:|",
+    ]
     mark = {True: "yes", False: "no"}
     for sc in scenarios:
         for name, got in sc.behaviours.items():

@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
 
+from gastown_assets.config import EvalSpec
 from gastown_assets.datasets.checks import read_rows
 from gastown_assets.evaluation.loss import LossResult, heldout_loss
 from gastown_assets.evaluation.replay import DecisionPoint, Reply, decision_points, replay, sample
 from gastown_assets.evaluation.scenarios import Scenario, ScenarioResult, run_scenarios
-from gastown_assets.config import EvalSpec
 
 
 @dataclass
@@ -69,16 +69,34 @@ def for_inference(model, dtype):
     return copy.deepcopy(model).to(device=device, dtype=dtype).eval()
 
 
-def judge(name: str, model, tokenizer, val_path: Path, points: list[DecisionPoint], max_len: int,
-          scenarios: list[Scenario], system_prompt: str, spec: EvalSpec, log: Callable[[str], None] | None):
+def judge(
+    name: str,
+    model,
+    tokenizer,
+    val_path: Path,
+    points: list[DecisionPoint],
+    max_len: int,
+    scenarios: list[Scenario],
+    system_prompt: str,
+    spec: EvalSpec,
+    log: Callable[[str], None] | None,
+):
     replies = replay(model, tokenizer, points, spec.max_new_tokens, log, name)
     loss = heldout_loss(model, tokenizer, islice(read_rows(val_path), spec.loss_rows), max_len)
     runs = run_scenarios(model, tokenizer, scenarios, system_prompt, spec.max_new_tokens)
     return loss, runs, replies
 
 
-def evaluate(base_model: str, adapter_dir: Path, val_path: Path, max_len: int, scenarios: list[Scenario],
-             system_prompt: str, spec: EvalSpec, log: Callable[[str], None] | None = None) -> Evaluation:
+def evaluate(
+    base_model: str,
+    adapter_dir: Path,
+    val_path: Path,
+    max_len: int,
+    scenarios: list[Scenario],
+    system_prompt: str,
+    spec: EvalSpec,
+    log: Callable[[str], None] | None = None,
+) -> Evaluation:
     """Base and base + adapter on the same rows, prompts and decision points."""
     import torch
 
@@ -88,8 +106,19 @@ def evaluate(base_model: str, adapter_dir: Path, val_path: Path, max_len: int, s
     dtype = inference_dtype(spec.dtype)
     points = sample(decision_points(read_rows(val_path)), spec.replay_points)
     model, tokenizer = load_base(base_model)
-    base = judge("base", for_inference(model, dtype), tokenizer, val_path, points, max_len, scenarios,
-                 system_prompt, spec, log)
-    tuned = judge("adapter", for_inference(with_adapter(model, adapter_dir), dtype), tokenizer, val_path, points,
-                  max_len, scenarios, system_prompt, spec, log)
+    base = judge(
+        "base", for_inference(model, dtype), tokenizer, val_path, points, max_len, scenarios, system_prompt, spec, log
+    )
+    tuned = judge(
+        "adapter",
+        for_inference(with_adapter(model, adapter_dir), dtype),
+        tokenizer,
+        val_path,
+        points,
+        max_len,
+        scenarios,
+        system_prompt,
+        spec,
+        log,
+    )
     return Evaluation(base[0], tuned[0], base[1], tuned[1], points, base[2], tuned[2], str(dtype).split(".")[-1])

@@ -17,7 +17,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from gastown_assets.config import ConfigError
 
 
-
 class Behaviour(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     behaviour: str = Field(min_length=1)
@@ -67,8 +66,9 @@ def load_scenarios(config_dir: Path, role: str) -> list[Scenario]:
 
 def met(behaviour: Behaviour, calls: list[dict]) -> bool:
     pattern = re.compile(behaviour.pattern)
-    return any(c["name"] == behaviour.tool and pattern.search(str(c["arguments"].get(behaviour.argument, "")))
-               for c in calls)
+    return any(
+        c["name"] == behaviour.tool and pattern.search(str(c["arguments"].get(behaviour.argument, ""))) for c in calls
+    )
 
 
 def score(results: list[ScenarioResult]) -> float | None:
@@ -77,8 +77,9 @@ def score(results: list[ScenarioResult]) -> float | None:
     return sum(flags) / len(flags) if flags else None
 
 
-def run_scenarios(model, tokenizer, scenarios: list[Scenario], system_prompt: str,
-                  max_new_tokens: int = 96) -> list[ScenarioResult]:
+def run_scenarios(
+    model, tokenizer, scenarios: list[Scenario], system_prompt: str, max_new_tokens: int = 96
+) -> list[ScenarioResult]:
     """Greedy replies, so base and adapter are compared on the same footing; like a replayed
     decision, a reply ends with its first complete tool call."""
     from gastown_assets.evaluation.replay import reply

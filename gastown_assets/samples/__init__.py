@@ -5,4 +5,4 @@ from pathlib import Path
 SESSIONS_DIR = Path(__file__).parent / "sessions"
 PLANTED_SECRETS = Path(__file__).parent / "planted_secrets.json"
 
-__all__ = ["SESSIONS_DIR", "PLANTED_SECRETS"]
+__all__ = ["PLANTED_SECRETS", "SESSIONS_DIR"]

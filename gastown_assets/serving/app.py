@@ -130,9 +130,12 @@ def to_message(r: Reply, stop: str | list[str] | None, max_tokens: int) -> tuple
     reply's own parse, replay.first_call) as `tool_calls`, the text before it as content."""
     text, stopped = _truncate(r.text, stop)
     if r.call is not None and CALL_OPEN in text:
-        content = text[:text.find(CALL_OPEN)].strip() or None
-        call = {"id": f"call_{uuid.uuid4().hex[:24]}", "type": "function",
-                "function": {"name": r.call["name"], "arguments": json.dumps(r.call["arguments"], ensure_ascii=False)}}
+        content = text[: text.find(CALL_OPEN)].strip() or None
+        call = {
+            "id": f"call_{uuid.uuid4().hex[:24]}",
+            "type": "function",
+            "function": {"name": r.call["name"], "arguments": json.dumps(r.call["arguments"], ensure_ascii=False)},
+        }
         return {"role": "assistant", "content": content, "tool_calls": [call]}, "tool_calls"
     finish = "length" if not stopped and r.completion_tokens >= max_tokens else "stop"
     return {"role": "assistant", "content": text}, finish
@@ -153,11 +156,17 @@ def completion(engine: Engine, req: ChatRequest, default_max_tokens: int) -> dic
     r, version = engine.complete(req.model, context, max_tokens, sampling_of(req), req.seed)
     message, finish = to_message(r, req.stop, max_tokens)
     return {
-        "id": f"chatcmpl-{uuid.uuid4().hex}", "object": "chat.completion", "created": int(time.time()),
-        "model": req.model, "system_fingerprint": version,
+        "id": f"chatcmpl-{uuid.uuid4().hex}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": req.model,
+        "system_fingerprint": version,
         "choices": [{"index": 0, "message": message, "finish_reason": finish, "logprobs": None}],
-        "usage": {"prompt_tokens": r.prompt_tokens, "completion_tokens": r.completion_tokens,
-                  "total_tokens": r.prompt_tokens + r.completion_tokens},
+        "usage": {
+            "prompt_tokens": r.prompt_tokens,
+            "completion_tokens": r.completion_tokens,
+            "total_tokens": r.prompt_tokens + r.completion_tokens,
+        },
     }
 
 
@@ -188,8 +197,16 @@ def create_app(engine: Engine, default_max_tokens: int = DEFAULT_MAX_TOKENS) -> 
     def models() -> dict:
         fleet = engine.fleet
         created = int(time.time())
-        data = [{"id": name, "object": "model", "created": created, "owned_by": "gastown",
-                 **({"version": fleet.versions[name]} if name in fleet.versions else {})} for name in fleet.names]
+        data = [
+            {
+                "id": name,
+                "object": "model",
+                "created": created,
+                "owned_by": "gastown",
+                **({"version": fleet.versions[name]} if name in fleet.versions else {}),
+            }
+            for name in fleet.names
+        ]
         return {"object": "list", "data": data}
 
     @app.get("/health")
@@ -208,8 +225,9 @@ def create_app(engine: Engine, default_max_tokens: int = DEFAULT_MAX_TOKENS) -> 
         except BadRequest as exc:
             return JSONResponse(error_body(str(exc), "invalid_request_error", exc.param), status_code=400)
         except UnknownModel as exc:
-            return JSONResponse(error_body(str(exc), "invalid_request_error", "model", "model_not_found"),
-                                status_code=404)
+            return JSONResponse(
+                error_body(str(exc), "invalid_request_error", "model", "model_not_found"), status_code=404
+            )
         if not req.stream:
             return JSONResponse(done)
 
@@ -221,4 +239,3 @@ def create_app(engine: Engine, default_max_tokens: int = DEFAULT_MAX_TOKENS) -> 
         return StreamingResponse(events(), media_type="text/event-stream")
 
     return app
-

@@ -65,8 +65,10 @@ def stage_adapter(store: DataStore, role: str, entry: dict) -> Path:
     for n in names:
         want = entry["files"][n]["sha256"]
         if sha256(local / n) != want:
-            raise ManifestError(f"{entry['location']}/{n}: sha256 differs from the manifest's for {role} "
-                                f"{entry['version']}; the adapter changed after served_adapters ran")
+            raise ManifestError(
+                f"{entry['location']}/{n}: sha256 differs from the manifest's for {role} "
+                f"{entry['version']}; the adapter changed after served_adapters ran"
+            )
     return local
 
 
@@ -93,8 +95,9 @@ def load_fleet(store: DataStore, manifest: dict, base_path: str, dtype: str = "a
             peft.load_adapter(str(local), adapter_name=role)
         versions[role] = entry["version"]
     chosen = (peft or model).eval()
-    return Fleet(chosen, tokenizer, versions, manifest["base_model"], str(torch_dtype).split(".")[-1],
-                 manifest_digest(manifest))
+    return Fleet(
+        chosen, tokenizer, versions, manifest["base_model"], str(torch_dtype).split(".")[-1], manifest_digest(manifest)
+    )
 
 
 class Engine:
@@ -111,8 +114,9 @@ class Engine:
     def names(self) -> list[str]:
         return self._fleet.names
 
-    def complete(self, name: str, messages: list[dict], max_tokens: int, sampling: dict | None = None,
-                 seed: int | None = None) -> tuple[Reply, str]:
+    def complete(
+        self, name: str, messages: list[dict], max_tokens: int, sampling: dict | None = None, seed: int | None = None
+    ) -> tuple[Reply, str]:
         """The reply of model `name` and the version that gave it (`base-<data version>` for the base)."""
         import torch
 
@@ -145,7 +149,7 @@ class ManifestWatch:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="manifest-watch", daemon=True)
 
-    def start(self) -> "ManifestWatch":
+    def start(self) -> ManifestWatch:
         self._thread.start()
         return self
 
@@ -160,8 +164,12 @@ class ManifestWatch:
         fleet = load_fleet(self.store, manifest, self.base_path_for(manifest))
         before = self.engine.fleet.versions
         self.engine.swap(fleet)
-        log.warning("reloaded %s: %s (was %s)", self.store.uri("serving/manifest.json"),
-                    _describe(fleet.versions), _describe(before))
+        log.warning(
+            "reloaded %s: %s (was %s)",
+            self.store.uri("serving/manifest.json"),
+            _describe(fleet.versions),
+            _describe(before),
+        )
         return True
 
     def _run(self) -> None:

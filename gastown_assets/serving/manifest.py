@@ -17,11 +17,11 @@ import json
 import shlex
 from pathlib import Path
 
+from gastown_assets.config import VLLM_LORA_RANKS, Project
 from gastown_assets.evaluation.promotion import current_entry, read_registry
 from gastown_assets.serving.servable import inspect
 from gastown_assets.storage import DataStore
 from gastown_assets.training.base_model import BaseModel
-from gastown_assets.config import VLLM_LORA_RANKS, Project
 from gastown_assets.training.launch import ADAPTER_DIR_FILES
 
 MANIFEST_KEY = "serving/manifest.json"
@@ -51,8 +51,10 @@ def build_manifest(store: DataStore, project: Project, base: BaseModel) -> dict:
     roles = {}
     for role in project.role_names:
         if role == BASE_NAME:
-            raise ManifestError(f"{project.config_dir / 'roles' / f'{role}.yml'}: <file name>: '{BASE_NAME}' names the "
-                                "base model when serving; rename the role")
+            raise ManifestError(
+                f"{project.config_dir / 'roles' / f'{role}.yml'}: <file name>: '{BASE_NAME}' names the "
+                "base model when serving; rename the role"
+            )
         roles[role] = _role(store, str(project.base_path), role, spec.max_lora_rank, base_version)
     manifest = {
         "format": FORMAT,
@@ -69,19 +71,23 @@ def _role(store: DataStore, limit_source: str, role: str, max_rank: int, base_ve
     entry = current_entry(registry)
     if entry is None:
         last = registry["history"][-1] if registry["history"] else None
-        return {"status": NOT_PROMOTED, "evaluated": len(registry["history"]),
-                "last_reason": last["reason"] if last else "no adapter evaluated yet"}
+        return {
+            "status": NOT_PROMOTED,
+            "evaluated": len(registry["history"]),
+            "last_reason": last["reason"] if last else "no adapter evaluated yet",
+        }
     version = entry["version"]
     key = f"adapters/{role}/{version}"
     names = [n for n in ADAPTER_DIR_FILES if n in set(store.listdir(key))]
     local = store.stage_dir(store.uri(key), names)
-    checked = inspect(local, max_rank, names=store.listdir(key), where=store.uri(key),
-                      limit_source=limit_source)
+    checked = inspect(local, max_rank, names=store.listdir(key), where=store.uri(key), limit_source=limit_source)
     trained_on = (entry.get("datasets") or {}).get("base_model")
     problems = list(checked.problems)
     if trained_on != base_version:
-        problems.append(f"{store.uri(key)}: base_model: trained on base model version {trained_on}, but the "
-                        f"served base is {base_version}; retrain the role")
+        problems.append(
+            f"{store.uri(key)}: base_model: trained on base model version {trained_on}, but the "
+            f"served base is {base_version}; retrain the role"
+        )
     f = checked.facts
     out = {
         "status": NOT_SERVABLE if problems else SERVED,
@@ -120,12 +126,30 @@ def vllm_argv(manifest: dict, store: DataStore, host: str = "127.0.0.1", port: i
     Tool calls in the training template are Hermes-style `<tool_call>` JSON blocks; vLLM's own
     chat template is the tokenizer's, which is the one the adapters were trained with."""
     roles = served(manifest)
-    argv = ["vllm", "serve", manifest["base_model"]["name_or_path"], "--served-model-name", BASE_NAME,
-            "--host", host, "--port", str(port), "--enable-auto-tool-choice", "--tool-call-parser", "hermes"]
+    argv = [
+        "vllm",
+        "serve",
+        manifest["base_model"]["name_or_path"],
+        "--served-model-name",
+        BASE_NAME,
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--enable-auto-tool-choice",
+        "--tool-call-parser",
+        "hermes",
+    ]
     if roles:
-        argv += ["--enable-lora", "--max-lora-rank", str(vllm_max_rank(max(r["rank"] for r in roles.values()))),
-                 "--max-loras", str(len(roles)), "--lora-modules",
-                 *(f"{role}={_lora_path(store, role, r)}" for role, r in sorted(roles.items()))]
+        argv += [
+            "--enable-lora",
+            "--max-lora-rank",
+            str(vllm_max_rank(max(r["rank"] for r in roles.values()))),
+            "--max-loras",
+            str(len(roles)),
+            "--lora-modules",
+            *(f"{role}={_lora_path(store, role, r)}" for role, r in sorted(roles.items())),
+        ]
     return argv
 
 
@@ -133,14 +157,20 @@ def pull_commands(manifest: dict, store: DataStore) -> list[list[str]]:
     """From a bucket: each served version into ./adapters/<role> first (`gastown pull-adapter`)."""
     if not store.remote:
         return []
-    return [["gastown", "pull-adapter", role, f"adapters/{role}", "--version", r["version"]]
-            for role, r in sorted(served(manifest).items())]
+    return [
+        ["gastown", "pull-adapter", role, f"adapters/{role}", "--version", r["version"]]
+        for role, r in sorted(served(manifest).items())
+    ]
 
 
 def vllm_script(manifest: dict) -> str:
     """serving/vllm-serve.sh: the pulls (bucket only), then the vLLM line."""
-    lines = ["#!/bin/sh", f"# Generated from {MANIFEST_KEY} by the served_adapters asset; do not edit.",
-             "# Serves the base as 'base' and each promoted role adapter under its role name.", "set -e"]
+    lines = [
+        "#!/bin/sh",
+        f"# Generated from {MANIFEST_KEY} by the served_adapters asset; do not edit.",
+        "# Serves the base as 'base' and each promoted role adapter under its role name.",
+        "set -e",
+    ]
     lines += [shlex.join(c) for c in manifest["vllm"]["pull"]]
     argv = manifest["vllm"]["argv"]
     lines.append("exec " + " \\\n  ".join(_arg_groups(argv)))
@@ -176,8 +206,10 @@ def write_manifest(store: DataStore, manifest: dict) -> str:
 
 def read_manifest(store: DataStore) -> dict:
     if not store.exists(MANIFEST_KEY):
-        raise ManifestError(f"{store.uri(MANIFEST_KEY)}: missing; materialize served_adapters first (make demo "
-                            "does; or: dagster asset materialize -m gastown_assets.definitions --select served_adapters)")
+        raise ManifestError(
+            f"{store.uri(MANIFEST_KEY)}: missing; materialize served_adapters first (make demo "
+            "does; or: dagster asset materialize -m gastown_assets.definitions --select served_adapters)"
+        )
     try:
         manifest = json.loads(store.read_bytes(MANIFEST_KEY))
     except ValueError as exc:

@@ -57,12 +57,20 @@ class Servability:
 
     def metadata(self) -> dict:
         f = self.facts
-        out = {"servable": self.passed, "problems": "\n".join(self.problems) or "none",
-               "peft_loaded_onto": self.loaded_onto or "not loaded"}
+        out = {
+            "servable": self.passed,
+            "problems": "\n".join(self.problems) or "none",
+            "peft_loaded_onto": self.loaded_onto or "not loaded",
+        }
         if f is not None:
             targets = f.target_modules if isinstance(f.target_modules, str) else ", ".join(f.target_modules)
-            out.update(lora_rank=f.rank, lora_alpha=f.alpha, target_modules=targets,
-                       lora_modules=len(f.lora_modules), lora_tensors=f.tensors)
+            out.update(
+                lora_rank=f.rank,
+                lora_alpha=f.alpha,
+                target_modules=targets,
+                lora_modules=len(f.lora_modules),
+                lora_tensors=f.tensors,
+            )
         return out
 
 
@@ -71,8 +79,14 @@ def _shown(keys: list[str]) -> str:
     return ", ".join(keys[:SHOWN]) + more
 
 
-def inspect(adapter_dir: Path, max_lora_rank: int, *, names: Iterable[str] | None = None, where: str | None = None,
-            limit_source: str = "configs/base.yml") -> Servability:
+def inspect(
+    adapter_dir: Path,
+    max_lora_rank: int,
+    *,
+    names: Iterable[str] | None = None,
+    where: str | None = None,
+    limit_source: str = "configs/base.yml",
+) -> Servability:
     """The checks that need only the adapter's files. `names`: the folder's listing (an object
     store's, when `adapter_dir` is a staged copy of part of it); `where`: the folder's name in
     messages; `limit_source`: the file that sets serving.max_lora_rank."""
@@ -83,8 +97,10 @@ def inspect(adapter_dir: Path, max_lora_rank: int, *, names: Iterable[str] | Non
     out = Servability(where, None)
     pickled = [n for n in names if n.endswith(PICKLE_SUFFIXES)]
     if pickled:
-        out.problems.append(f"{where}/{pickled[0]}: pickled weights; serve {WEIGHTS_FILE} only "
-                            "(servers and PEFT load safetensors; a pickle runs code when loaded)")
+        out.problems.append(
+            f"{where}/{pickled[0]}: pickled weights; serve {WEIGHTS_FILE} only "
+            "(servers and PEFT load safetensors; a pickle runs code when loaded)"
+        )
     for needed in (CONFIG_FILE, WEIGHTS_FILE):
         if needed not in names or not (adapter_dir / needed).is_file():
             out.problems.append(f"{where}/{needed}: missing")
@@ -107,16 +123,18 @@ def inspect(adapter_dir: Path, max_lora_rank: int, *, names: Iterable[str] | Non
                 foreign = [k for k in keys if not (k.startswith(PEFT_PREFIX) and k.endswith(LORA_SUFFIXES))]
                 for k in keys:
                     if k.startswith(PEFT_PREFIX) and k.endswith(".lora_A.weight"):
-                        modules.append(k[len(PEFT_PREFIX):-len(".lora_A.weight")])
+                        modules.append(k[len(PEFT_PREFIX) : -len(".lora_A.weight")])
                         tensor_rank = max(tensor_rank, f.get_slice(k).get_shape()[0])
         except Exception as exc:  # a truncated or foreign file: the check fails, naming it
             out.problems.append(f"{weights}: <safetensors>: {type(exc).__name__}: {exc}")
             keys, foreign = [], []
         tensors = len(keys)
         if foreign:
-            out.problems.append(f"{weights}: {_shown(foreign)}: not LoRA A/B matrices (full weights of "
-                                "modules_to_save, lm_head, embeddings, trainable tokens, biases or DoRA); "
-                                "vLLM's LoRA loader refuses them")
+            out.problems.append(
+                f"{weights}: {_shown(foreign)}: not LoRA A/B matrices (full weights of "
+                "modules_to_save, lm_head, embeddings, trainable tokens, biases or DoRA); "
+                "vLLM's LoRA loader refuses them"
+            )
         if not keys and not out.problems:
             out.problems.append(f"{weights}: <tensors>: no LoRA weights")
 
@@ -124,12 +142,19 @@ def inspect(adapter_dir: Path, max_lora_rank: int, *, names: Iterable[str] | Non
     rank = max(*ranks, tensor_rank)
     if rank > max_lora_rank:
         key = "r" if rank == int(cfg.get("r") or 0) else ("rank_pattern" if rank in ranks else "<tensor shapes>")
-        out.problems.append(f"{cfg_name}: {key}: LoRA rank {rank} exceeds serving.max_lora_rank {max_lora_rank} "
-                            f"({limit_source}); vLLM refuses an adapter whose rank is above its --max-lora-rank")
+        out.problems.append(
+            f"{cfg_name}: {key}: LoRA rank {rank} exceeds serving.max_lora_rank {max_lora_rank} "
+            f"({limit_source}); vLLM refuses an adapter whose rank is above its --max-lora-rank"
+        )
     alphas = [float(cfg.get("lora_alpha") or 0), *(float(v) for v in (cfg.get("alpha_pattern") or {}).values())]
-    out.facts = AdapterFacts(rank=rank, alpha=max(alphas), target_modules=cfg.get("target_modules") or [],
-                             lora_modules=sorted(set(modules)), tensors=tensors,
-                             base_model_name_or_path=str(cfg.get("base_model_name_or_path") or ""))
+    out.facts = AdapterFacts(
+        rank=rank,
+        alpha=max(alphas),
+        target_modules=cfg.get("target_modules") or [],
+        lora_modules=sorted(set(modules)),
+        tensors=tensors,
+        base_model_name_or_path=str(cfg.get("base_model_name_or_path") or ""),
+    )
     return out
 
 
@@ -138,8 +163,10 @@ def _config_problems(cfg: dict, name: str) -> list[str]:
     if cfg.get("peft_type") != "LORA":
         problems.append(f"{name}: peft_type: {cfg.get('peft_type')!r}; vLLM serves LoRA adapters only")
     if cfg.get("modules_to_save"):
-        problems.append(f"{name}: modules_to_save: {cfg['modules_to_save']}; full copies of these modules ride "
-                        "along with the adapter and vLLM refuses them: train LoRA matrices only")
+        problems.append(
+            f"{name}: modules_to_save: {cfg['modules_to_save']}; full copies of these modules ride "
+            "along with the adapter and vLLM refuses them: train LoRA matrices only"
+        )
     if cfg.get("trainable_token_indices"):
         problems.append(f"{name}: trainable_token_indices: set; new token embeddings are not LoRA weights")
     if cfg.get("use_dora"):
@@ -151,8 +178,15 @@ def _config_problems(cfg: dict, name: str) -> list[str]:
     return problems
 
 
-def check_adapter(adapter_dir: Path, base_model: str, max_lora_rank: int, *, names: Iterable[str] | None = None,
-                  where: str | None = None, limit_source: str = "configs/base.yml") -> Servability:
+def check_adapter(
+    adapter_dir: Path,
+    base_model: str,
+    max_lora_rank: int,
+    *,
+    names: Iterable[str] | None = None,
+    where: str | None = None,
+    limit_source: str = "configs/base.yml",
+) -> Servability:
     """`inspect`, then PEFT loads the adapter onto `base_model` (a local folder or a hub id)."""
     out = inspect(adapter_dir, max_lora_rank, names=names, where=where, limit_source=limit_source)
     if out.facts is None or not (adapter_dir / WEIGHTS_FILE).is_file():
@@ -160,15 +194,19 @@ def check_adapter(adapter_dir: Path, base_model: str, max_lora_rank: int, *, nam
     try:
         base, onto = _load_base(base_model)
     except Exception as exc:
-        out.problems.append(f"{base_model}: <base model>: could not load it to check the adapter: "
-                            f"{type(exc).__name__}: {_first_line(exc)}")
+        out.problems.append(
+            f"{base_model}: <base model>: could not load it to check the adapter: "
+            f"{type(exc).__name__}: {_first_line(exc)}"
+        )
         return out
     out.problems += _module_problems(base, out.facts.lora_modules, f"{out.where}/{WEIGHTS_FILE}", base_model)
     try:
         _peft_load(base, adapter_dir, onto)
     except Exception as exc:
-        out.problems.append(f"{out.where}/{WEIGHTS_FILE}: <peft load>: PEFT could not load it onto {base_model}: "
-                            f"{type(exc).__name__}: {_first_line(exc)}")
+        out.problems.append(
+            f"{out.where}/{WEIGHTS_FILE}: <peft load>: PEFT could not load it onto {base_model}: "
+            f"{type(exc).__name__}: {_first_line(exc)}"
+        )
         return out
     out.loaded_onto = onto
     return out
@@ -199,13 +237,18 @@ def _module_problems(base, lora_modules: list[str], weights: str, base_model: st
 
     found = dict(base.named_modules())
     head = base.get_output_embeddings()
-    wrong = [m for m in lora_modules
-             if not (isinstance(found.get(m), torch.nn.Linear) and found[m] is not head and LAYER.search(m))]
+    wrong = [
+        m
+        for m in lora_modules
+        if not (isinstance(found.get(m), torch.nn.Linear) and found[m] is not head and LAYER.search(m))
+    ]
     if not wrong:
         return []
     kinds = sorted({type(found[m]).__name__ if m in found else "no such module" for m in wrong})
-    return [f"{weights}: {_shown(wrong)}: not linear projections of {base_model}'s decoder layers "
-            f"({', '.join(kinds)}); a server maps LoRA weights onto those only"]
+    return [
+        f"{weights}: {_shown(wrong)}: not linear projections of {base_model}'s decoder layers "
+        f"({', '.join(kinds)}); a server maps LoRA weights onto those only"
+    ]
 
 
 def _peft_load(base, adapter_dir: Path, onto: str) -> None:
@@ -215,8 +258,9 @@ def _peft_load(base, adapter_dir: Path, onto: str) -> None:
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        model = PeftModel.from_pretrained(base, str(adapter_dir), adapter_name="servable",
-                                          low_cpu_mem_usage=onto == "meta")
+        model = PeftModel.from_pretrained(
+            base, str(adapter_dir), adapter_name="servable", low_cpu_mem_usage=onto == "meta"
+        )
     missing = [str(w.message) for w in caught if "missing adapter keys" in str(w.message)]
     if missing:
         raise ValueError(missing[0][:600])
@@ -238,11 +282,17 @@ def check_lora_adapter(settings, adapter, base) -> Servability:
     spec = settings.project.serving
     trained_on = adapter.data_versions.get("base_model")
     if trained_on != base.digest:
-        return Servability(adapter.path, None, [
-            f"{adapter.path}: base_model: trained on base model version {trained_on}, but base_model is now "
-            f"{base.digest} ({base.name_or_path}); retrain the adapter on it"])
+        return Servability(
+            adapter.path,
+            None,
+            [
+                f"{adapter.path}: base_model: trained on base model version {trained_on}, but base_model is now "
+                f"{base.digest} ({base.name_or_path}); retrain the adapter on it"
+            ],
+        )
     names = store.listdir(store.key_of(adapter.path)) if store.remote else None
     local = store.stage_dir(adapter.path, [n for n in ADAPTER_FILES if names is None or n in names])
     base_path = stage_base_model(store, settings.project.profile, base)
-    return check_adapter(local, base_path, spec.max_lora_rank, names=names, where=adapter.path,
-                         limit_source=limit_source)
+    return check_adapter(
+        local, base_path, spec.max_lora_rank, names=names, where=adapter.path, limit_source=limit_source
+    )

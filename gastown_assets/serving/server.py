@@ -26,8 +26,13 @@ def base_path_for(settings: Settings):
     return path
 
 
-def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, watch_s: float = 5.0,
-          max_tokens: int = DEFAULT_MAX_TOKENS) -> None:
+def serve(
+    settings: Settings,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    watch_s: float = 5.0,
+    max_tokens: int = DEFAULT_MAX_TOKENS,
+) -> None:
     """Load the fleet, watch the manifest (every `watch_s` seconds; 0: never), serve until stopped."""
     import uvicorn
 
@@ -36,9 +41,15 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, watch_s
     base_path = base_path_for(settings)
     engine = Engine(load_fleet(store, manifest, base_path(manifest)))
     fleet = engine.fleet
-    log.warning("serving %s (%s) and %s on http://%s:%d/v1 from %s", fleet.base["name_or_path"], fleet.dtype,
-                ", ".join(f"{r} {v}" for r, v in sorted(fleet.versions.items())) or "no role adapter",
-                host, port, store.uri(MANIFEST_KEY))
+    log.warning(
+        "serving %s (%s) and %s on http://%s:%d/v1 from %s",
+        fleet.base["name_or_path"],
+        fleet.dtype,
+        ", ".join(f"{r} {v}" for r, v in sorted(fleet.versions.items())) or "no role adapter",
+        host,
+        port,
+        store.uri(MANIFEST_KEY),
+    )
     watch = ManifestWatch(engine, store, base_path, watch_s).start() if watch_s > 0 else None
     try:
         uvicorn.run(create_app(engine, max_tokens), host=host, port=port, log_level="info")

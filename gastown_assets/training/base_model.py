@@ -11,10 +11,10 @@ from pathlib import Path
 
 import orjson
 
-from gastown_assets.samples import SESSIONS_DIR as SAMPLE_SESSIONS
-from gastown_assets.training import gguf_model, tiny_model
 from gastown_assets import settings
 from gastown_assets.config import ConfigError, GgufModel, Project, TinyModel
+from gastown_assets.samples import SESSIONS_DIR as SAMPLE_SESSIONS
+from gastown_assets.training import gguf_model, tiny_model
 from gastown_assets.transcripts import ParseStats, find_session_files, read_sessions
 
 SPEC_FILE = "gastown_tiny_model.json"
@@ -95,6 +95,10 @@ def check_model_reachable(name: str, where: Path) -> BaseModel:
         from huggingface_hub import try_to_load_from_cache
 
         if not isinstance(try_to_load_from_cache(name, "config.json"), str):
-            raise ConfigError(where, "axolotl.base_model", f"{name} is not in the local model cache and "
-                              "HF_HUB_OFFLINE=1; download it first (infra/runpod_setup.sh does)")
+            raise ConfigError(
+                where,
+                "axolotl.base_model",
+                f"{name} is not in the local model cache and "
+                "HF_HUB_OFFLINE=1; download it first (infra/runpod_setup.sh does)",
+            )
     return BaseModel(name, name, built=False)

@@ -26,8 +26,13 @@ from gastown_assets.training.tiny_model import CHAT_TEMPLATE
 SPEC_FILE = "gastown_gguf_model.json"  # what the folder was converted from; a change reconverts
 END_OF_TURN = "<|im_end|>"
 # Bump when the conversion changes in a way the spec does not show.
-CONVERSION = {"version": 1, "dtype": "float32", "eos_token": END_OF_TURN, "pad_token": END_OF_TURN,
-              "chat_template": hashlib.sha256(CHAT_TEMPLATE.encode()).hexdigest()[:16]}
+CONVERSION = {
+    "version": 1,
+    "dtype": "float32",
+    "eos_token": END_OF_TURN,
+    "pad_token": END_OF_TURN,
+    "chat_template": hashlib.sha256(CHAT_TEMPLATE.encode()).hexdigest()[:16],
+}
 
 
 def gguf_path(spec: GgufModel, where: Path | str) -> Path:

@@ -63,8 +63,11 @@ def prepared_key(data_versions: dict[str, str]) -> str:
 
 def latest_checkpoint(work_dir: Path) -> Path | None:
     """The newest checkpoint the trainer finished writing (its trainer_state.json is last)."""
-    points = [p for p in work_dir.glob("checkpoint-*")
-              if p.name.split("-")[-1].isdigit() and (p / "trainer_state.json").is_file()]
+    points = [
+        p
+        for p in work_dir.glob("checkpoint-*")
+        if p.name.split("-")[-1].isdigit() and (p / "trainer_state.json").is_file()
+    ]
     return max(points, key=lambda p: int(p.name.split("-")[-1]), default=None)
 
 
@@ -72,8 +75,7 @@ def trainer_command(config_path: Path | str, num_processes: int = 1) -> list[str
     """A config file, or a job URI in the object store (training/remote.py)."""
     module = ["-m", "gastown_assets.training.run", str(config_path)]
     if num_processes > 1:
-        return [sys.executable, "-m", "accelerate.commands.launch", "--num_processes",
-                str(num_processes), *module]
+        return [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", str(num_processes), *module]
     return [sys.executable, *module]
 
 
@@ -104,8 +106,9 @@ def train(
 
 def _run(cmd: list[str], on_line: Callable[[str], None], env: dict[str, str] | None) -> None:
     tail: list[str] = []
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env={**os.environ, **(env or {})}, bufsize=1)
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, **(env or {})}, bufsize=1
+    )
     assert proc.stdout is not None
     for raw in proc.stdout:
         line = raw.rstrip("\n").split("\r")[-1]  # progress bars redraw with \r on the same line

@@ -15,13 +15,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gastown_assets.config import ConfigError, Profile, Project, ResolvedConfig
 from gastown_assets.datasets.build import DatasetFile
 from gastown_assets.meta import Markdown, PathRef
 from gastown_assets.settings import Settings
 from gastown_assets.storage import DataStore
 from gastown_assets.training import launch, remote, vram
 from gastown_assets.training.base_model import BaseModel
-from gastown_assets.config import ConfigError, Profile, Project, ResolvedConfig
 from gastown_assets.training.preflight import preflight
 
 
@@ -78,18 +78,30 @@ class RunPlan:
             "resumed_from": self.resumed_from or "",
             "wandb_mode": self.resolved.axolotl.get("wandb_mode", "disabled"),
             "resolved_config": Markdown(f"```yaml\n{self.resolved.to_yaml()}```"),
-            **checks, **reported,
+            **checks,
+            **reported,
             **{f"{k}_version": v for k, v in adapter.data_versions.items()},
         }
 
 
-def plan_run(settings: Settings, role: str, base: BaseModel, train: DatasetFile, val: DatasetFile, *,
-             run_id: str, wandb_mode: str | None = None, wandb_key: bool = False) -> RunPlan:
+def plan_run(
+    settings: Settings,
+    role: str,
+    base: BaseModel,
+    train: DatasetFile,
+    val: DatasetFile,
+    *,
+    run_id: str,
+    wandb_mode: str | None = None,
+    wandb_key: bool = False,
+) -> RunPlan:
     """Everything up to the trainer's command. `wandb_mode` (the environment's) overrides the
     profile's; `online` without a key falls back to `offline` (a warning, not a failed run)."""
     if train.rows == 0 or val.rows == 0:
-        raise PlanError(f"{settings.project.role(role).path}: {role} has {train.rows} train and {val.rows} "
-                        f"val rows ({train.path}); training needs both: add sessions or change dataset.val_fraction")
+        raise PlanError(
+            f"{settings.project.role(role).path}: {role} has {train.rows} train and {val.rows} "
+            f"val rows ({train.path}); training needs both: add sessions or change dataset.val_fraction"
+        )
     data_versions = {"train_dataset": train.digest[:16], "val_dataset": val.digest[:16], "base_model": base.digest}
     store = settings.store
     train_path, val_path = store.stage(train.path), store.stage(val.path)
@@ -100,8 +112,12 @@ def plan_run(settings: Settings, role: str, base: BaseModel, train: DatasetFile,
     version = launch.adapter_version(resolved.digest, data_versions)
     adapters = settings.role_dir("adapters", role)
     work_dir = adapters / f".work-{version}"
-    run = resolved.for_run(work_dir, f"{role}-{version}", settings.role_dir("prepared", role) /
-                           launch.prepared_key(data_versions), f"{role}-{version}-{run_id[:8]}")
+    run = resolved.for_run(
+        work_dir,
+        f"{role}-{version}",
+        settings.role_dir("prepared", role) / launch.prepared_key(data_versions),
+        f"{role}-{version}-{run_id[:8]}",
+    )
     warnings, mode = _wandb(run, wandb_mode, wandb_key)
     run = dataclasses.replace(run, axolotl={**run.axolotl, "wandb_mode": mode})
     profile = settings.project.profile
@@ -114,8 +130,20 @@ def plan_run(settings: Settings, role: str, base: BaseModel, train: DatasetFile,
     else:
         started = launch.prepare(run, work_dir, processes)
         command = started.command
-    return RunPlan(role, version, run, command, work_dir, adapters / version, key, data_versions, store.remote,
-                   started.resumed_from if started else None, checks, warnings)
+    return RunPlan(
+        role,
+        version,
+        run,
+        command,
+        work_dir,
+        adapters / version,
+        key,
+        data_versions,
+        store.remote,
+        started.resumed_from if started else None,
+        checks,
+        warnings,
+    )
 
 
 def _wandb(run: ResolvedConfig, env_mode: str | None, has_key: bool) -> tuple[list[str], str]:
@@ -126,8 +154,7 @@ def _wandb(run: ResolvedConfig, env_mode: str | None, has_key: bool) -> tuple[li
     return [], mode
 
 
-def _preflight(project: Project, resolved: ResolvedConfig, val_path: Path, base: BaseModel,
-               profile: Profile) -> dict:
+def _preflight(project: Project, resolved: ResolvedConfig, val_path: Path, base: BaseModel, profile: Profile) -> dict:
     """Axolotl's schema, our rules and the GPU memory estimate, before any training starts."""
     try:
         preflight(project, resolved, val_path)
@@ -137,8 +164,11 @@ def _preflight(project: Project, resolved: ResolvedConfig, val_path: Path, base:
     if est is None:
         return {"vram_estimate": f"no model shape: add gpu.base_model to {profile.path}"}
     limit = profile.gpu.memory_gib if profile.gpu else None
-    return {"vram_estimate_gib": round(est.total_gib, 2), "vram_estimate_md": est.to_markdown(limit),
-            "lora_parameters": est.lora_params}
+    return {
+        "vram_estimate_gib": round(est.total_gib, 2),
+        "vram_estimate_md": est.to_markdown(limit),
+        "lora_parameters": est.lora_params,
+    }
 
 
 def finish_run(settings: Settings, plan: RunPlan) -> Adapter:
@@ -146,8 +176,9 @@ def finish_run(settings: Settings, plan: RunPlan) -> Adapter:
     store = settings.store
     if plan.remote:
         if not store.exists(f"{plan.adapter_key}/{launch.ADAPTER_FILES[0]}"):
-            raise launch.TrainingFailed(f"the trainer finished but {store.uri(plan.adapter_key)} has no "
-                                        f"{launch.ADAPTER_FILES[0]}")
+            raise launch.TrainingFailed(
+                f"the trainer finished but {store.uri(plan.adapter_key)} has no {launch.ADAPTER_FILES[0]}"
+            )
         path = store.uri(plan.adapter_key)
     else:
         path = str(launch.collect(plan.work_dir, plan.adapter_dir, plan.resumed_from).adapter_dir)

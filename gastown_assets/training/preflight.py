@@ -26,24 +26,36 @@ def check_derived_keys(project: Project, role: str) -> None:
     merged = project.axolotl(role)
     for key in DERIVED_KEYS:
         if key in merged:
-            raise ConfigError(project.origin(role, key), f"axolotl.{key}",
-                              "derived per run from the role and adapter version; remove it")
+            raise ConfigError(
+                project.origin(role, key),
+                f"axolotl.{key}",
+                "derived per run from the role and adapter version; remove it",
+            )
 
 
 def target_modules(project: Project, role: str) -> list[str]:
     merged = project.axolotl(role)
     where = lambda key: project.origin(role, key)  # noqa: E731
     if merged.get("lora_target_linear"):
-        raise ConfigError(where("lora_target_linear"), "axolotl.lora_target_linear",
-                          "list lora_target_modules explicitly instead (it would also reach vision towers)")
+        raise ConfigError(
+            where("lora_target_linear"),
+            "axolotl.lora_target_linear",
+            "list lora_target_modules explicitly instead (it would also reach vision towers)",
+        )
     modules = merged.get("lora_target_modules")
     if not isinstance(modules, list) or not modules or not all(isinstance(m, str) for m in modules):
-        raise ConfigError(where("lora_target_modules"), "axolotl.lora_target_modules",
-                          "must be an explicit, non-empty list of module names")
+        raise ConfigError(
+            where("lora_target_modules"),
+            "axolotl.lora_target_modules",
+            "must be an explicit, non-empty list of module names",
+        )
     vision = [m for m in modules if VISION_MODULE.search(m)]
     if vision:
-        raise ConfigError(where("lora_target_modules"), "axolotl.lora_target_modules",
-                          f"vision-tower modules {vision} have no place in a text-only adapter")
+        raise ConfigError(
+            where("lora_target_modules"),
+            "axolotl.lora_target_modules",
+            f"vision-tower modules {vision} have no place in a text-only adapter",
+        )
     return modules
 
 
@@ -55,9 +67,11 @@ def check_target_modules_agree(project: Project) -> list[str]:
         if first is None:
             first_role, first = role, modules
         elif sorted(modules) != sorted(first):
-            raise ConfigError(project.origin(role, "lora_target_modules"),
-                              "axolotl.lora_target_modules",
-                              f"{role} targets {modules} but {first_role} targets {first}; keep them equal")
+            raise ConfigError(
+                project.origin(role, "lora_target_modules"),
+                "axolotl.lora_target_modules",
+                f"{role} targets {modules} but {first_role} targets {first}; keep them equal",
+            )
     return first or []
 
 
@@ -65,15 +79,20 @@ def check_run_paths(resolved: ResolvedConfig, val_path: Path) -> None:
     cfg, role = resolved.axolotl, resolved.role
     trained = [str(d.get("path")) for d in cfg.get("datasets", [])]
     if str(val_path) in trained:
-        raise ConfigError(f"resolved config of {role}", "axolotl.datasets",
-                          f"the val file {val_path} is listed as training data")
+        raise ConfigError(
+            f"resolved config of {role}", "axolotl.datasets", f"the val file {val_path} is listed as training data"
+        )
     if f"/{role}/" not in str(cfg.get("output_dir", "")) + "/":
-        raise ConfigError(f"resolved config of {role}", "axolotl.output_dir",
-                          f"{cfg.get('output_dir')!r} is not under the {role} role's folder")
+        raise ConfigError(
+            f"resolved config of {role}",
+            "axolotl.output_dir",
+            f"{cfg.get('output_dir')!r} is not under the {role} role's folder",
+        )
     for key in ("wandb_name", "wandb_run_id"):
         if not str(cfg.get(key, "")).startswith(f"{role}-"):
-            raise ConfigError(f"resolved config of {role}", f"axolotl.{key}",
-                              f"{cfg.get(key)!r} is not named after the role")
+            raise ConfigError(
+                f"resolved config of {role}", f"axolotl.{key}", f"{cfg.get(key)!r} is not named after the role"
+            )
 
 
 def capabilities(profile: Profile) -> tuple[dict | None, dict | None]:
@@ -82,8 +101,13 @@ def capabilities(profile: Profile) -> tuple[dict | None, dict | None]:
         return None, None
     import torch
 
-    caps = {"bf16": True, "fp8": False, "n_gpu": profile.gpu.count, "n_node": 1,
-            "compute_capability": profile.gpu.compute_capability}
+    caps = {
+        "bf16": True,
+        "fp8": False,
+        "n_gpu": profile.gpu.count,
+        "n_node": 1,
+        "compute_capability": profile.gpu.compute_capability,
+    }
     return caps, {"torch_version": torch.__version__.split("+")[0]}
 
 
@@ -100,13 +124,15 @@ def axolotl_validate(project: Project, resolved: ResolvedConfig) -> dict[str, An
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = [str(p) for p in err["loc"]]
-        path = project.origin(resolved.role, loc[0]) if loc else \
-            f"resolved config of {resolved.role}/{resolved.profile}"
+        path = (
+            project.origin(resolved.role, loc[0]) if loc else f"resolved config of {resolved.role}/{resolved.profile}"
+        )
         key = "axolotl." + ".".join(loc) if loc else "axolotl"
         raise ConfigError(path, key, f"Axolotl rejects it: {err['msg']}") from None
     except ValueError as exc:  # Axolotl's own cross-field checks raise plain ValueErrors
-        raise ConfigError(f"resolved config of {resolved.role}/{resolved.profile}", "axolotl",
-                          f"Axolotl rejects it: {exc}") from None
+        raise ConfigError(
+            f"resolved config of {resolved.role}/{resolved.profile}", "axolotl", f"Axolotl rejects it: {exc}"
+        ) from None
 
 
 def preflight(project: Project, resolved: ResolvedConfig, val_path: Path) -> dict[str, Any]:

@@ -25,9 +25,9 @@ from typing import Any
 
 import yaml
 
+from gastown_assets.config import Profile, ResolvedConfig
 from gastown_assets.storage import DataStore
 from gastown_assets.training.base_model import BaseModel
-from gastown_assets.config import Profile, ResolvedConfig
 from gastown_assets.training.launch import ADAPTER_DIR_FILES, STATE_FILE
 
 PLACEHOLDER = "{data_dir}"
@@ -46,7 +46,7 @@ class Job:
 
 def _swap(value: Any, old: str, new: str) -> Any:
     if isinstance(value, str):
-        return new + value[len(old):] if value == old or value.startswith(old + "/") else value
+        return new + value[len(old) :] if value == old or value.startswith(old + "/") else value
     if isinstance(value, dict):
         return {k: _swap(v, old, new) for k, v in value.items()}
     if isinstance(value, list):
@@ -56,9 +56,14 @@ def _swap(value: Any, old: str, new: str) -> Any:
 
 def write_job(store: DataStore, resolved: ResolvedConfig, adapter_key: str, num_processes: int = 1) -> str:
     """Store the job; local paths under the working copy become `{data_dir}/<key>`."""
-    job = {"role": resolved.role, "profile": resolved.profile, "sources": list(resolved.sources),
-           "adapter_key": adapter_key, "num_processes": num_processes,
-           "axolotl": _swap(resolved.axolotl, str(store.local), PLACEHOLDER)}
+    job = {
+        "role": resolved.role,
+        "profile": resolved.profile,
+        "sources": list(resolved.sources),
+        "adapter_key": adapter_key,
+        "num_processes": num_processes,
+        "axolotl": _swap(resolved.axolotl, str(store.local), PLACEHOLDER),
+    }
     key = f"jobs/{resolved.role}/{adapter_key.rsplit('/', 1)[-1]}.yml"
     store.write_bytes(key, yaml.safe_dump(job, sort_keys=False).encode())
     return store.uri(key)
@@ -68,7 +73,7 @@ def _stage_input(store: DataStore, path: str, folder: bool = False) -> None:
     """Fetch `{data_dir}/<key>` into this machine's working copy unless it is there already."""
     if not path.startswith(PLACEHOLDER + "/"):
         return  # a hub id or a path this machine provides itself
-    key = path[len(PLACEHOLDER) + 1:]
+    key = path[len(PLACEHOLDER) + 1 :]
     if folder:
         if not (store.local / key / "config.json").is_file():
             store.stage_dir(store.uri(key), store.listdir(key))
@@ -102,7 +107,7 @@ def stage_base_model(store: DataStore, profile: Profile, base: BaseModel) -> str
     if not (base.built and store.remote and path.startswith(PLACEHOLDER + "/")):
         return base.name_or_path
     _stage_input(store, path, folder=True)
-    return str(store.local / path[len(PLACEHOLDER) + 1:])
+    return str(store.local / path[len(PLACEHOLDER) + 1 :])
 
 
 # --- checkpoints in the store ----------------------------------------------------------------
@@ -122,12 +127,13 @@ def remote_checkpoints(store: DataStore, key: str) -> dict[int, list[str]]:
     """Complete checkpoints under `key` (their trainer_state.json is there): step -> file keys."""
     files: dict[int, list[str]] = {}
     for k in store.find(key):
-        parts = k[len(key) + 1:].split("/")
+        parts = k[len(key) + 1 :].split("/")
         step = _step(parts[0]) if len(parts) > 1 else None
         if step is not None:
             files.setdefault(step, []).append(k)
-    return {step: keys for step, keys in files.items()
-            if any(k.endswith(f"checkpoint-{step}/{STATE_FILE}") for k in keys)}
+    return {
+        step: keys for step, keys in files.items() if any(k.endswith(f"checkpoint-{step}/{STATE_FILE}") for k in keys)
+    }
 
 
 def upload_checkpoint(store: DataStore, key: str, checkpoint: Path) -> str:
@@ -156,7 +162,7 @@ def fetch_latest_checkpoint(store: DataStore, key: str, work_dir: Path) -> Path 
     try:
         base = f"{key}/checkpoint-{step}/"
         for k in found[step]:
-            target = staging / k[len(base):]
+            target = staging / k[len(base) :]
             target.parent.mkdir(parents=True, exist_ok=True)
             store.fetch(k, target)
         shutil.rmtree(dest, ignore_errors=True)

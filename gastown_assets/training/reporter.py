@@ -58,11 +58,16 @@ def track_cuda_memory(info: dict[str, Any], logs: dict[str, Any] | None = None) 
         return
     gib, logged = 1024**3, (logs or {}).get(AXOLOTL_PEAK)
     logged = logged if isinstance(logged, (int, float)) else 0.0
-    info["cuda_peak_allocated_gib"] = max(info.get("cuda_peak_allocated_gib", 0.0), logged,
-                                          torch.cuda.max_memory_allocated() / gib)
-    info["cuda_peak_reserved_gib"] = max(info.get("cuda_peak_reserved_gib", 0.0), torch.cuda.max_memory_reserved() / gib)
+    info["cuda_peak_allocated_gib"] = max(
+        info.get("cuda_peak_allocated_gib", 0.0), logged, torch.cuda.max_memory_allocated() / gib
+    )
+    info["cuda_peak_reserved_gib"] = max(
+        info.get("cuda_peak_reserved_gib", 0.0), torch.cuda.max_memory_reserved() / gib
+    )
     if "cuda_device" not in info:  # first call, at train begin: the model is loaded, nothing trained
-        info.update(cuda_device=torch.cuda.get_device_name(), cuda_allocated_at_start_gib=torch.cuda.memory_allocated() / gib)
+        info.update(
+            cuda_device=torch.cuda.get_device_name(), cuda_allocated_at_start_gib=torch.cuda.memory_allocated() / gib
+        )
 
 
 def say(line: str) -> None:

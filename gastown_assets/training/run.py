@@ -27,15 +27,20 @@ CPU = "gastown_assets.training.reporter.CpuPlugin"
 
 def final_metrics(history: list[dict], run_info: dict) -> dict:
     """What the asset shows once training ends: last losses, steps, where it resumed, W&B."""
+
     def last(key):
         values = [h[key] for h in history if key in h]
         return float(values[-1]) if values else None
 
-    metrics = {"train_loss": last("loss"), "eval_loss": last("eval_loss"),
-               "learning_rate": last("learning_rate"),
-               "steps": run_info.get("end_step"), "resumed_from_step": run_info.get("start_step", 0),
-               "wandb_url": run_info.get("wandb_url"),
-               **{k: v for k, v in run_info.items() if k.startswith("cuda_")}}  # reporter.track_cuda_memory
+    metrics = {
+        "train_loss": last("loss"),
+        "eval_loss": last("eval_loss"),
+        "learning_rate": last("learning_rate"),
+        "steps": run_info.get("end_step"),
+        "resumed_from_step": run_info.get("start_step", 0),
+        "wandb_url": run_info.get("wandb_url"),
+        **{k: v for k, v in run_info.items() if k.startswith("cuda_")},
+    }  # reporter.track_cuda_memory
     out = {k: v for k, v in metrics.items() if v is not None}
     if "wandb_url" in out:  # typed, so the Dagster UI shows a link
         out["wandb_url"] = {"raw_value": out["wandb_url"], "type": "url"}

@@ -42,12 +42,16 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int):
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
-        vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS,
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False,
+        vocab_size=vocab_size,
+        special_tokens=SPECIAL_TOKENS,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
     )
     tok.train_from_iterator(texts, trainer=trainer)
     fast = PreTrainedTokenizerFast(
-        tokenizer_object=tok, eos_token="<|im_end|>", pad_token="<|endoftext|>",
+        tokenizer_object=tok,
+        eos_token="<|im_end|>",
+        pad_token="<|endoftext|>",
         model_max_length=1 << 20,
     )
     fast.chat_template = CHAT_TEMPLATE
@@ -77,7 +81,10 @@ def pretrain(model, tokenizer, texts: Iterable[str], steps: int, seed: int) -> f
 
 
 def build(
-    spec: TinyModel, texts: Iterable[str], out_dir: Path, seed: int = 0,
+    spec: TinyModel,
+    texts: Iterable[str],
+    out_dir: Path,
+    seed: int = 0,
     extra_files: dict[str, bytes] | None = None,
 ) -> Path:
     """Tokenizer (from `texts` + generic text) and pretrained model, written to out_dir atomically."""
@@ -86,11 +93,17 @@ def build(
 
     tokenizer = train_tokenizer(chain(texts, generic_texts(spec.pretrain_chars)), spec.vocab_size)
     config = Qwen2Config(
-        vocab_size=len(tokenizer), hidden_size=spec.hidden_size,
-        intermediate_size=spec.intermediate_size, num_hidden_layers=spec.num_hidden_layers,
-        num_attention_heads=spec.num_attention_heads, num_key_value_heads=spec.num_key_value_heads,
-        max_position_embeddings=spec.max_position_embeddings, tie_word_embeddings=True,
-        bos_token_id=None, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
+        vocab_size=len(tokenizer),
+        hidden_size=spec.hidden_size,
+        intermediate_size=spec.intermediate_size,
+        num_hidden_layers=spec.num_hidden_layers,
+        num_attention_heads=spec.num_attention_heads,
+        num_key_value_heads=spec.num_key_value_heads,
+        max_position_embeddings=spec.max_position_embeddings,
+        tie_word_embeddings=True,
+        bos_token_id=None,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
     )
     torch.manual_seed(seed)
     model = Qwen2ForCausalLM(config)

@@ -38,8 +38,10 @@ class VramEstimate:
     def to_markdown(self, limit_gib: float | None) -> str:
         rows = "".join(f"| {name} | {gib:.2f} |\n" for name, gib in self.parts.items())
         limit = f" of {limit_gib:g} GiB" if limit_gib else ""
-        return (f"| component | GiB |\n|---|---|\n{rows}| **total per GPU** | **{self.total_gib:.2f}**{limit} |\n"
-                f"\nbase parameters {self.base_params:,}; LoRA parameters {self.lora_params:,}\n")
+        return (
+            f"| component | GiB |\n|---|---|\n{rows}| **total per GPU** | **{self.total_gib:.2f}**{limit} |\n"
+            f"\nbase parameters {self.base_params:,}; LoRA parameters {self.lora_params:,}\n"
+        )
 
 
 class DoesNotFit(ValueError):
@@ -58,8 +60,15 @@ def _module_dims(shape: ModelShape) -> dict[str, tuple[int, int]]:
     h, i = shape.hidden_size, shape.intermediate_size
     head = h // shape.num_attention_heads
     q, kv = shape.num_attention_heads * head, shape.num_key_value_heads * head
-    return {"q_proj": (h, q), "k_proj": (h, kv), "v_proj": (h, kv), "o_proj": (q, h),
-            "gate_proj": (h, i), "up_proj": (h, i), "down_proj": (i, h)}
+    return {
+        "q_proj": (h, q),
+        "k_proj": (h, kv),
+        "v_proj": (h, kv),
+        "o_proj": (q, h),
+        "gate_proj": (h, i),
+        "up_proj": (h, i),
+        "down_proj": (i, h),
+    }
 
 
 def estimate(shape: ModelShape, cfg: dict[str, Any]) -> VramEstimate:
@@ -98,10 +107,12 @@ def estimate(shape: ModelShape, cfg: dict[str, Any]) -> VramEstimate:
 def check_fits(est: VramEstimate, memory_gib: float, where: str) -> None:
     if est.total_gib > memory_gib:
         biggest = max(est.parts, key=est.parts.get)
-        raise DoesNotFit(f"{where}: gpu.memory_gib: the run needs about {est.total_gib:.1f} GiB per GPU "
-                         f"but the card has {memory_gib:g} GiB (largest part: {biggest}, "
-                         f"{est.parts[biggest]:.1f} GiB); lower sequence_len or micro_batch_size, "
-                         f"or use a larger card")
+        raise DoesNotFit(
+            f"{where}: gpu.memory_gib: the run needs about {est.total_gib:.1f} GiB per GPU "
+            f"but the card has {memory_gib:g} GiB (largest part: {biggest}, "
+            f"{est.parts[biggest]:.1f} GiB); lower sequence_len or micro_batch_size, "
+            f"or use a larger card"
+        )
 
 
 def for_profile(profile: Profile, base_model: str, built: bool, cfg: dict[str, Any]) -> VramEstimate | None:
@@ -123,9 +134,20 @@ def for_profile(profile: Profile, base_model: str, built: bool, cfg: dict[str, A
 CONTEXT_PART = "CUDA context + allocator margin"  # never in torch's allocator counts
 # The resolved-config keys `estimate` reads: a measured summary records them with the model shape,
 # so the estimate of today's code can be recomputed for that run.
-ESTIMATE_KEYS = ("bf16", "fp16", "load_in_4bit", "load_in_8bit", "lora_r", "lora_target_modules", "optimizer",
-                 "sequence_len", "micro_batch_size", "flash_attention", "attn_implementation",
-                 "gradient_checkpointing")
+ESTIMATE_KEYS = (
+    "bf16",
+    "fp16",
+    "load_in_4bit",
+    "load_in_8bit",
+    "lora_r",
+    "lora_target_modules",
+    "optimizer",
+    "sequence_len",
+    "micro_batch_size",
+    "flash_attention",
+    "attn_implementation",
+    "gradient_checkpointing",
+)
 
 
 def estimate_inputs(shape: ModelShape, cfg: dict[str, Any]) -> dict[str, Any]:
@@ -166,8 +188,10 @@ class VramComparison:
         if self.at_start_gib is None:
             return None
         weights = self.estimate.parts["base weights"] + self.estimate.lora_params * 4 / GIB  # fp32 LoRA weights
-        return {"weights": (weights, self.at_start_gib),
-                "training": (self.estimated_tensors_gib - weights, self.measured_gib - self.at_start_gib)}
+        return {
+            "weights": (weights, self.at_start_gib),
+            "training": (self.estimated_tensors_gib - weights, self.measured_gib - self.at_start_gib),
+        }
 
     @property
     def largest_gap(self) -> str | None:
@@ -177,10 +201,12 @@ class VramComparison:
 
     def describe(self) -> str:
         verdict = "is short of" if self.ratio > 1 else "covers"
-        text = (f"measured peak {self.measured_gib:.2f} GiB vs estimated {self.estimated_tensors_gib:.2f} GiB of "
-                f"tensors ({self.estimate.total_gib:.2f} GiB with CUDA context and margin): ratio {self.ratio:.2f}, "
-                f"the estimate {verdict} the measurement; largest estimated part: {self.dominant} "
-                f"({self.estimate.parts[self.dominant]:.2f} GiB)")
+        text = (
+            f"measured peak {self.measured_gib:.2f} GiB vs estimated {self.estimated_tensors_gib:.2f} GiB of "
+            f"tensors ({self.estimate.total_gib:.2f} GiB with CUDA context and margin): ratio {self.ratio:.2f}, "
+            f"the estimate {verdict} the measurement; largest estimated part: {self.dominant} "
+            f"({self.estimate.parts[self.dominant]:.2f} GiB)"
+        )
         split = self.split()
         if split:
             text += "; " + ", ".join(f"{k} {est:.2f} estimated / {got:.2f} measured" for k, (est, got) in split.items())

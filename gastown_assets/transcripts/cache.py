@@ -57,10 +57,16 @@ class CacheEntry(NamedTuple):
     removed: tuple[RemovedSecret, ...] = ()  # secrets redacted in this file (hashes, never values)
 
     @classmethod
-    def from_row(cls, row: list) -> "CacheEntry":
+    def from_row(cls, row: list) -> CacheEntry:
         # tuple.__new__ directly: a NamedTuple's own __new__ binds arguments (10^4 entries a run)
-        return _new(cls, (*row[:7], tuple([_new(CachedSession, s) for s in row[7]]),
-                          tuple([_new(RemovedSecret, r) for r in row[8]]) if row[8] else ()))
+        return _new(
+            cls,
+            (
+                *row[:7],
+                tuple([_new(CachedSession, s) for s in row[7]]),
+                tuple([_new(RemovedSecret, r) for r in row[8]]) if row[8] else (),
+            ),
+        )
 
 
 _new = tuple.__new__
@@ -142,8 +148,10 @@ class ParseCache:
                 for i in range(0, len(entries), 1024):  # a slice at a time: no copy of the whole manifest
                     if i:
                         out.write(b",")
-                    rows = [[*e[:7], [list(s) for s in e.sessions], [list(r) for r in e.removed]]
-                            for e in entries[i:i + 1024]]
+                    rows = [
+                        [*e[:7], [list(s) for s in e.sessions], [list(r) for r in e.removed]]
+                        for e in entries[i : i + 1024]
+                    ]
                     out.write(orjson.dumps(rows)[1:-1])
                 out.write(b"]}")
             self._changed = False
@@ -151,6 +159,7 @@ class ParseCache:
     def entries(self, files: list[SessionFile]) -> Iterator[CacheEntry]:
         """Each file's entry, in order; new or changed files are parsed first (in worker
         processes when there are many: a first run parses the whole corpus)."""
+
         def jobs():
             for f in files:
                 old = self._entries.get(f.source)
@@ -197,7 +206,7 @@ class ParseCache:
             if len(data) != entry.body_size:
                 raise DamagedBody(entry.source)
         for s in wanted:
-            yield data[s.offset:s.offset + s.length]
+            yield data[s.offset : s.offset + s.length]
 
 
 class DamagedBody(Exception):
@@ -242,13 +251,14 @@ def parse_file(cache_dir: Path, f: SessionFile, sha: str, salt: bytes) -> CacheE
     for s in read_sessions(f.source, stats, redactor=redactor):
         line = session_line(s)
         lines.append(line)
-        spans.append(CachedSession(s.session_id, s.cwd, s.kind, s.parent_session_id,
-                                   len(s.turns), offset, len(line)))
+        spans.append(CachedSession(s.session_id, s.cwd, s.kind, s.parent_session_id, len(s.turns), offset, len(line)))
         offset += len(line)
     # not fsynced: its size is checked before use (10^4 bodies in a first run)
     write_bytes(cache_dir / body_name, b"".join(lines), durable=False)
-    kept = {"bytes": stats.bytes, "lines": stats.lines, "skipped": dict(sorted(stats.skipped.items())),
-            "redacted": dict(sorted(stats.redacted.items()))}
-    return CacheEntry(f.source, f.size, f.mtime_ns, sha, body_name, offset, kept, tuple(spans),
-                      tuple(redactor.take()))
-
+    kept = {
+        "bytes": stats.bytes,
+        "lines": stats.lines,
+        "skipped": dict(sorted(stats.skipped.items())),
+        "redacted": dict(sorted(stats.redacted.items())),
+    }
+    return CacheEntry(f.source, f.size, f.mtime_ns, sha, body_name, offset, kept, tuple(spans), tuple(redactor.take()))

@@ -100,9 +100,7 @@ def _is_image_payload(block: dict) -> bool:
 
 
 def _scrub_string(text: str) -> str:
-    if len(text) > 256 and (
-        text.startswith("data:image/") or text.startswith(_BASE64_IMAGE_PREFIXES)
-    ):
+    if len(text) > 256 and (text.startswith("data:image/") or text.startswith(_BASE64_IMAGE_PREFIXES)):
         return IMAGE
     return text
 

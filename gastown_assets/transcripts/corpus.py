@@ -103,8 +103,15 @@ def picks_key(picks: list[Pick], salt_id: str = "") -> str:
     """What the store's bytes (and its record of removed secrets) are a function of: the parser's
     format, the salt, and per picked session its file (path and content hash) and span in that
     file's body."""
-    return hashlib.sha256(orjson.dumps([FORMAT, salt_id, [[entry.source, entry.sha256, [(s.offset, s.length) for s in wanted]]
-                                                          for _, entry, wanted in picks]])).hexdigest()
+    return hashlib.sha256(
+        orjson.dumps(
+            [
+                FORMAT,
+                salt_id,
+                [[entry.source, entry.sha256, [(s.offset, s.length) for s in wanted]] for _, entry, wanted in picks],
+            ]
+        )
+    ).hexdigest()
 
 
 def removed_in(picks: list[Pick]) -> list[RemovedSecret]:
@@ -160,8 +167,11 @@ def _reuse(path: Path, key: str) -> RoleStore | None:
     """The store written for the same picks, when it is still the file that was written."""
     try:
         stamp = orjson.loads(_stamp_path(path).read_bytes())
-        if stamp["key"] == key and path.stat().st_size == stamp["bytes"] \
-                and record_path(path).stat().st_size == stamp["record_bytes"]:
+        if (
+            stamp["key"] == key
+            and path.stat().st_size == stamp["bytes"]
+            and record_path(path).stat().st_size == stamp["record_bytes"]
+        ):
             return RoleStore(str(path), stamp["sessions"], stamp["digest"], stamp["removed"])
     except (OSError, orjson.JSONDecodeError, KeyError, TypeError):
         pass
@@ -177,23 +187,47 @@ def _scanned(cache: ParseCache, key: str, role: str, empty: str) -> tuple[str, C
         if scan["key"] != key:
             return None
         t = scan["tally"]
-        tally = CorpusTally(t["files"], t["bytes"], t["lines"], Counter(t["skipped"]), Counter(t["sessions_by_role"]),
-                            Counter(t["other_kinds"]), t["unmatched"], t["unmatched_cwds"], Counter(t["redacted"]))
+        tally = CorpusTally(
+            t["files"],
+            t["bytes"],
+            t["lines"],
+            Counter(t["skipped"]),
+            Counter(t["sessions_by_role"]),
+            Counter(t["other_kinds"]),
+            t["unmatched"],
+            t["unmatched_cwds"],
+            Counter(t["redacted"]),
+        )
         return scan["picks"].get(role, empty), tally
     except (OSError, orjson.JSONDecodeError, KeyError, TypeError):
         return None
 
 
-def _save_scan(cache: ParseCache, key: str, tally: CorpusTally, everyone: dict[str, list[Pick]],
-               keys: dict[str, str]) -> None:
+def _save_scan(
+    cache: ParseCache, key: str, tally: CorpusTally, everyone: dict[str, list[Pick]], keys: dict[str, str]
+) -> None:
     """The tagging's outcome; per role also its picks (scan-<role>.json), so that a role whose
     store must be rewritten need not read the manifest and tag the corpus again."""
     for role, picks in everyone.items():
         with atomic_open(cache.dir / f"scan-{role}.json", durable=False) as out:
-            out.write(orjson.dumps({"key": key, "picks": [
-                [e.source, e.sha256, e.body, e.body_size, [(s.session_id, s.offset, s.length) for s in wanted],
-                 [list(r) for r in removed_in([(f, e, wanted)])]]
-                for f, e, wanted in picks]}))
+            out.write(
+                orjson.dumps(
+                    {
+                        "key": key,
+                        "picks": [
+                            [
+                                e.source,
+                                e.sha256,
+                                e.body,
+                                e.body_size,
+                                [(s.session_id, s.offset, s.length) for s in wanted],
+                                [list(r) for r in removed_in([(f, e, wanted)])],
+                            ]
+                            for f, e, wanted in picks
+                        ],
+                    }
+                )
+            )
     with atomic_open(cache.dir / SCAN, durable=False) as out:
         out.write(orjson.dumps({"key": key, "tally": tally, "picks": keys}))
 
@@ -208,10 +242,12 @@ def _scanned_picks(cache: ParseCache, key: str, role: str, files: list[SessionFi
         picks: list[Pick] = []
         for source, sha, body, body_size, wanted, removed in scan["picks"]:
             f = by_source[source]
-            entry = CacheEntry(source, f.size, f.mtime_ns, sha, body, body_size, {}, (),
-                               tuple(RemovedSecret(*r) for r in removed))
-            picks.append((f, entry, [CachedSession(sid, "", "main", None, 0, offset, length)
-                                     for sid, offset, length in wanted]))
+            entry = CacheEntry(
+                source, f.size, f.mtime_ns, sha, body, body_size, {}, (), tuple(RemovedSecret(*r) for r in removed)
+            )
+            picks.append(
+                (f, entry, [CachedSession(sid, "", "main", None, 0, offset, length) for sid, offset, length in wanted])
+            )
         return picks
     except (OSError, orjson.JSONDecodeError, KeyError, TypeError, ValueError):
         return None
@@ -327,16 +363,40 @@ def _write_store(path: Path, picks: list[Pick], key: str, cache: ParseCache) -> 
     count = sum(len(wanted) for _, _, wanted in picks)
     store = RoleStore(str(path), count, digest.hexdigest(), len(removed))
     with atomic_open(_stamp_path(path), durable=False) as out:
-        out.write(orjson.dumps({"key": key, "sessions": count, "digest": store.digest, "bytes": path.stat().st_size,
-                                "record_bytes": record_path(path).stat().st_size, "removed": len(removed)}))
+        out.write(
+            orjson.dumps(
+                {
+                    "key": key,
+                    "sessions": count,
+                    "digest": store.digest,
+                    "bytes": path.stat().st_size,
+                    "record_bytes": record_path(path).stat().st_size,
+                    "removed": len(removed),
+                }
+            )
+        )
     with atomic_open(_layout_path(path), durable=False) as out:
-        out.write(orjson.dumps({"digest": store.digest, "format": FORMAT, "picks": [
-            [entry.source, entry.sha256, [(s.offset, s.length) for s in wanted]] for _, entry, wanted in picks]}))
+        out.write(
+            orjson.dumps(
+                {
+                    "digest": store.digest,
+                    "format": FORMAT,
+                    "picks": [
+                        [entry.source, entry.sha256, [(s.offset, s.length) for s in wanted]]
+                        for _, entry, wanted in picks
+                    ],
+                }
+            )
+        )
     return store
 
 
 def collect_role(
-    files: Iterable[SessionFile], role: str, rules: list[RoleRule], cache: ParseCache, path: Path,
+    files: Iterable[SessionFile],
+    role: str,
+    rules: list[RoleRule],
+    cache: ParseCache,
+    path: Path,
     tally: CorpusTally,
 ) -> RoleStore:
     """Write the role's sessions (from the parse cache) to `path`, atomically; not rewritten
@@ -347,8 +407,11 @@ def collect_role(
     scanned = _scanned(cache, key, role, empty)
     if scanned is not None:
         store = _reuse(path, scanned[0])
-        if store is None and (picks := _scanned_picks(cache, key, role, files)) is not None \
-                and picks_key(picks, cache.salt_id) == scanned[0]:
+        if (
+            store is None
+            and (picks := _scanned_picks(cache, key, role, files)) is not None
+            and picks_key(picks, cache.salt_id) == scanned[0]
+        ):
             store = _write_store(path, picks, scanned[0], cache)
             cache.save()  # a damaged body was parsed again
         if store is not None:

@@ -23,8 +23,12 @@ _PLAIN: SessionRedactor | None = None  # the default: redacts, records nothing
 
 
 def read_sessions(
-    path: str | PathLike, stats: ParseStats, *, include_sidechains: bool = False,
-    redactor: SessionRedactor | None = None, redact: bool = True,
+    path: str | PathLike,
+    stats: ParseStats,
+    *,
+    include_sidechains: bool = False,
+    redactor: SessionRedactor | None = None,
+    redact: bool = True,
 ) -> Iterator[Session]:
     """One Session per sessionId (in order of first appearance); for a subagent file,
     one Session for the whole file. Inline sidechains are skipped unless asked for.

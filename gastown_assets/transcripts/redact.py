@@ -147,8 +147,12 @@ class SessionRedactor:
         if isinstance(value, str):
             return fix(value, sid, "tool_call", key)
         if isinstance(value, dict):
-            return {(fix(k, sid, "tool_call") if isinstance(k, str) else k):
-                    self._value(v, sid, fix, k if isinstance(k, str) else "") for k, v in value.items()}
+            return {
+                (fix(k, sid, "tool_call") if isinstance(k, str) else k): self._value(
+                    v, sid, fix, k if isinstance(k, str) else ""
+                )
+                for k, v in value.items()
+            }
         if isinstance(value, list):
             return [self._value(v, sid, fix) for v in value]
         return value
@@ -175,7 +179,7 @@ class SessionRedactor:
         parts, last, at, hits = [], 0, 0, []
         for m in self._sweep.finditer(text):
             value, kind = self._forms[m.group()]
-            parts.append(text[last:m.start()])
+            parts.append(text[last : m.start()])
             at += m.start() - last
             marker = REDACTED.format(kind=kind)
             parts.append(marker)
@@ -191,8 +195,9 @@ class SessionRedactor:
 
     def _record(self, sid: str, speaker: str, kind: str, value: str, out: str, at: int) -> None:
         if self.salt is not None:
-            self._removed.append(RemovedSecret(sid, speaker, kind, self._hash(value), len(value),
-                                               out[max(0, at - CONTEXT_CHARS):at]))
+            self._removed.append(
+                RemovedSecret(sid, speaker, kind, self._hash(value), len(value), out[max(0, at - CONTEXT_CHARS) : at])
+            )
 
     def _hash(self, value: str) -> str:
         done = self._memo.get(value)
@@ -211,8 +216,9 @@ def record_bytes(salt: bytes, removed: list[RemovedSecret]) -> bytes:
     session, speaker, kind, hash, length and context. No value."""
     import orjson
 
-    return orjson.dumps({"format": RECORD_FORMAT, "algorithm": HASH, "salt": salt.hex(),
-                         "secrets": [r._asdict() for r in removed]})
+    return orjson.dumps(
+        {"format": RECORD_FORMAT, "algorithm": HASH, "salt": salt.hex(), "secrets": [r._asdict() for r in removed]}
+    )
 
 
 def read_record(data: bytes) -> tuple[bytes, list[RemovedSecret]]:

@@ -10,7 +10,7 @@ from .stats import ParseStats
 class SessionBuilder:
     """Turns for one Session, merging the lines of a streamed assistant message."""
 
-    __slots__ = ("session", "_open_id", "_open_at")
+    __slots__ = ("_open_at", "_open_id", "session")
 
     def __init__(self, session: Session):
         self.session = session

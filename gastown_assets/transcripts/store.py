@@ -15,10 +15,7 @@ from .model import Session, ToolCall, Turn
 
 
 def session_from_dict(d: dict) -> Session:
-    turns = [
-        Turn(**{**t, "tool_calls": [ToolCall(**c) for c in t.get("tool_calls", [])]})
-        for t in d["turns"]
-    ]
+    turns = [Turn(**{**t, "tool_calls": [ToolCall(**c) for c in t.get("tool_calls", [])]}) for t in d["turns"]]
     return Session(**{**d, "turns": turns})
 
 

@@ -43,9 +43,15 @@ class WatchState:
     config_digests: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> str:
-        return orjson.dumps({"watermark_ns": self.watermark_ns, "config_digests": self.config_digests,
-                             "pending": {r: {"sessions": p.sessions, "bytes": p.bytes}
-                                         for r, p in self.pending.items() if p.sessions}}).decode()
+        return orjson.dumps(
+            {
+                "watermark_ns": self.watermark_ns,
+                "config_digests": self.config_digests,
+                "pending": {
+                    r: {"sessions": p.sessions, "bytes": p.bytes} for r, p in self.pending.items() if p.sessions
+                },
+            }
+        ).decode()
 
     @classmethod
     def from_json(cls, raw: str | None) -> WatchState | None:
@@ -97,8 +103,9 @@ def due(pending: RolePending, min_sessions: int, min_bytes: int) -> bool:
     return len(pending.sessions) >= min_sessions or pending.bytes >= min_bytes
 
 
-def retrain_requests(state: WatchState, thresholds: dict[str, tuple[int, int]],
-                     digests: dict[str, str]) -> list[tuple[str, str, str]]:
+def retrain_requests(
+    state: WatchState, thresholds: dict[str, tuple[int, int]], digests: dict[str, str]
+) -> list[tuple[str, str, str]]:
     """(role, run key, reason) for each role whose pending sessions passed its thresholds
     (min sessions, min bytes) or whose config digest changed; clears what it requests and
     records the digests in `state`."""

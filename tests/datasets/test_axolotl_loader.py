@@ -18,8 +18,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from gastown_assets.datasets.rows import session_messages
 from gastown_assets.config import Project
+from gastown_assets.datasets.rows import session_messages
 from gastown_assets.training.tiny_model import CHAT_TEMPLATE, train_tokenizer
 from gastown_assets.transcripts.model import Session, ToolCall, Turn
 from tests.support import CONFIG_DIR
@@ -43,14 +43,19 @@ ASSISTANT_SPANS = [
 
 
 def _session(session_id: str = "polecat-s1") -> Session:
-    return Session(session_id, f"/sessions/{session_id}.jsonl", "/gt/gastown/polecats/nux", [
-        Turn("user", USER),
-        Turn("assistant", FIRST_TEXT, [ToolCall("toolu_01", "Bash", {"command": "gt hook"})]),
-        Turn("tool", FIRST_RESULT, tool_call_id="toolu_01"),
-        Turn("assistant", SECOND_TEXT, [ToolCall("toolu_02", "Bash", {"command": "bd close gt-42.1"})]),
-        Turn("tool", SECOND_RESULT, tool_call_id="toolu_02"),
-        Turn("assistant", FINAL),
-    ])
+    return Session(
+        session_id,
+        f"/sessions/{session_id}.jsonl",
+        "/gt/gastown/polecats/nux",
+        [
+            Turn("user", USER),
+            Turn("assistant", FIRST_TEXT, [ToolCall("toolu_01", "Bash", {"command": "gt hook"})]),
+            Turn("tool", FIRST_RESULT, tool_call_id="toolu_01"),
+            Turn("assistant", SECOND_TEXT, [ToolCall("toolu_02", "Bash", {"command": "bd close gt-42.1"})]),
+            Turn("tool", SECOND_RESULT, tool_call_id="toolu_02"),
+            Turn("assistant", FINAL),
+        ],
+    )
 
 
 def _messages(session: Session) -> list[dict]:
@@ -65,8 +70,39 @@ def _row(session: Session | None = None, chunk: int = 0) -> dict:
 
 @pytest.fixture(scope="module")
 def tokenizer():
-    words = ("polecat hook bead worktree commit push branch witness mayor gt bd done close molecule "
-             "step tool call response command output the a of to run and is ok assistant user system").split()
+    words = [
+        "polecat",
+        "hook",
+        "bead",
+        "worktree",
+        "commit",
+        "push",
+        "branch",
+        "witness",
+        "mayor",
+        "gt",
+        "bd",
+        "done",
+        "close",
+        "molecule",
+        "step",
+        "tool",
+        "call",
+        "response",
+        "command",
+        "output",
+        "the",
+        "a",
+        "of",
+        "to",
+        "run",
+        "and",
+        "is",
+        "ok",
+        "assistant",
+        "user",
+        "system",
+    ]
     texts = [" ".join(words[(i * 7 + j) % len(words)] for j in range(12)) + f" {i}." for i in range(300)]
     return train_tokenizer(texts, vocab_size=1024)
 
@@ -76,9 +112,15 @@ def data_dir(tmp_path_factory) -> Path:
     """A train.jsonl of two rows: the one above, and a session without tool calls (so the JSON
     loader has to merge differing message schemas, as it does on real data)."""
     out = tmp_path_factory.mktemp("datasets")
-    plain = Session("polecat-s2", "/sessions/polecat-s2.jsonl", "/gt/gastown/polecats/nux", [
-        Turn("user", "Anything on your hook?"), Turn("assistant", "Nothing hooked; mailing the witness."),
-    ])
+    plain = Session(
+        "polecat-s2",
+        "/sessions/polecat-s2.jsonl",
+        "/gt/gastown/polecats/nux",
+        [
+            Turn("user", "Anything on your hook?"),
+            Turn("assistant", "Nothing hooked; mailing the witness."),
+        ],
+    )
     rows = [_row(), _row(plain, chunk=3)]
     (out / "train.jsonl").write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in rows))
     (out / "val.jsonl").write_bytes(b"")
@@ -90,8 +132,9 @@ def cfg(data_dir):
     from axolotl.utils.config import normalize_cfg_datasets, validate_config
     from axolotl.utils.dict import DictDefault
 
-    resolved = Project(CONFIG_DIR, "tiny", data_dir).resolve(ROLE,
-                       train_path=data_dir / "train.jsonl", val_path=data_dir / "val.jsonl")
+    resolved = Project(CONFIG_DIR, "tiny", data_dir).resolve(
+        ROLE, train_path=data_dir / "train.jsonl", val_path=data_dir / "val.jsonl"
+    )
     cfg = validate_config(DictDefault(resolved.axolotl))
     normalize_cfg_datasets(cfg)
     return cfg
@@ -134,7 +177,7 @@ def _turn_roles(tokenizer, ids: list[int]) -> list[str | None]:
     role = None
     for i, token in enumerate(ids):
         if token == start:
-            role = tokenizer.decode(ids[i + 1:i + 24]).split("\n")[0]
+            role = tokenizer.decode(ids[i + 1 : i + 24]).split("\n")[0]
         roles.append(role)
         if token == end:
             role = None
@@ -177,16 +220,26 @@ def test_axolotl_chat_template_trains_only_on_assistant_turns(tokenizer, tokeniz
     assert all(label in (IGNORE, token) for token, label in zip(ids, labels))
 
     roles = _turn_roles(tokenizer, ids)
-    outside = [(i, tokenizer.decode([ids[i]]), roles[i]) for i, label in enumerate(labels)
-               if label != IGNORE and roles[i] != "assistant"]
+    outside = [
+        (i, tokenizer.decode([ids[i]]), roles[i])
+        for i, label in enumerate(labels)
+        if label != IGNORE and roles[i] != "assistant"
+    ]
     assert not outside, f"labelled tokens outside assistant turns: {outside}"
 
     spans = [tokenizer.decode(span) for span in _labelled_spans(ids, labels)]
     assert spans == ASSISTANT_SPANS
     trained = "".join(spans)
     assert FINAL in trained and '{"name": "Bash", "arguments": {"command": "gt hook"}}' in trained
-    for untrained in (SYSTEM, "You are a polecat of a Gas Town", USER, FIRST_RESULT, SECOND_RESULT,
-                      "<tool_response>", "<|im_start|>"):
+    for untrained in (
+        SYSTEM,
+        "You are a polecat of a Gas Town",
+        USER,
+        FIRST_RESULT,
+        SECOND_RESULT,
+        "<tool_response>",
+        "<|im_start|>",
+    ):
         assert untrained not in trained
 
 
@@ -196,8 +249,15 @@ def test_assistant_turn_end_is_trained_and_system_user_and_tool_turn_ends_are_no
     roles = _turn_roles(tokenizer, ids)
     ends = [(roles[i], labels[i] != IGNORE) for i, token in enumerate(ids) if token == end]
     # system, user, assistant, tool results (rendered as a user turn), assistant, tool results, assistant
-    assert ends == [("system", False), ("user", False), ("assistant", True), ("user", False),
-                    ("assistant", True), ("user", False), ("assistant", True)]
+    assert ends == [
+        ("system", False),
+        ("user", False),
+        ("assistant", True),
+        ("user", False),
+        ("assistant", True),
+        ("user", False),
+        ("assistant", True),
+    ]
 
 
 def test_extra_row_keys_session_id_and_chunk_are_ignored(strategy):
@@ -210,7 +270,12 @@ def test_extra_row_keys_session_id_and_chunk_are_ignored(strategy):
 
 
 def test_train_jsonl_tokenizes_through_axolotls_dataset_wrapper(
-    tokenizer, cfg, strategy, tokenized, data_dir, tmp_path,
+    tokenizer,
+    cfg,
+    strategy,
+    tokenized,
+    data_dir,
+    tmp_path,
 ):
     """A train.jsonl of our rows, loaded and mapped the way `axolotl train` does for a local
     json file and a loaded strategy (its load_dataset call, then wrap_dataset_for_tokenized_prompt:

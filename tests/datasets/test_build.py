@@ -5,12 +5,12 @@ from pathlib import Path
 
 import pytest
 
+from gastown_assets.config import Project
 from gastown_assets.datasets.build import build, spec_for
 from gastown_assets.datasets.checks import scan_file, sessions_in_both
 from gastown_assets.datasets.tokens import chat_token_counter
 from gastown_assets.samples import PLANTED_SECRETS, SESSIONS_DIR
 from gastown_assets.training.base_model import corpus_texts
-from gastown_assets.config import Project
 from gastown_assets.training.tiny_model import train_tokenizer
 from gastown_assets.transcripts import find_session_files
 from gastown_assets.transcripts.cache import ParseCache
@@ -28,8 +28,14 @@ def counter(tmp_path_factory):
 
 
 def _store(tmp: Path, role: str) -> Path:
-    store = collect_role(list(find_session_files([SESSIONS_DIR])), role, Project(CONFIG_DIR, "tiny", Path("/data")).role_rules(),
-                         ParseCache(tmp / "cache"), tmp / f"{role}.jsonl", CorpusTally())
+    store = collect_role(
+        list(find_session_files([SESSIONS_DIR])),
+        role,
+        Project(CONFIG_DIR, "tiny", Path("/data")).role_rules(),
+        ParseCache(tmp / "cache"),
+        tmp / f"{role}.jsonl",
+        CorpusTally(),
+    )
     return Path(store.path)
 
 
@@ -44,7 +50,7 @@ def test_rows_split_by_session_and_fit_the_sequence_len(tmp_path, counter, role)
     assert result.train.rows > 0 and result.val.rows > 0
     assert not sessions_in_both(Path(result.train.path), Path(result.val.path))
     for path in (result.train.path, result.val.path):
-        for line in open(path):
+        for line in Path(path).read_text().splitlines():
             row = json.loads(line)
             assert row["messages"][0]["role"] == "system"
             assert counter([row["messages"]])[0] <= 1024
@@ -85,7 +91,10 @@ def test_a_failed_build_leaves_the_previous_files_in_place(tmp_path, counter):
     with pytest.raises(RuntimeError):
         build(read_stored_lines(_store(tmp_path, "polecat")), spec, broken, tmp_path / "out")
     assert Path(first.train.path).read_bytes() == before
-    assert sorted(p.name for p in (tmp_path / "out").iterdir() if not p.name.startswith(".rows-")) == ["train.jsonl", "val.jsonl"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir() if not p.name.startswith(".rows-")) == [
+        "train.jsonl",
+        "val.jsonl",
+    ]
 
 
 def test_same_input_and_spec_skip_the_build_and_keep_the_files(tmp_path, counter):
@@ -98,7 +107,11 @@ def test_same_input_and_spec_skip_the_build_and_keep_the_files(tmp_path, counter
         raise AssertionError("a build from the same input must not count tokens again")
 
     again = build(read_stored_lines(store), spec, unused, tmp_path / "out", input_digest="v1")
-    assert (again.train.rows, again.val.rows, again.train.digest) == (first.train.rows, first.val.rows, first.train.digest)
+    assert (again.train.rows, again.val.rows, again.train.digest) == (
+        first.train.rows,
+        first.val.rows,
+        first.train.digest,
+    )
     assert again.cache_misses == 0 and Path(first.train.path).stat().st_mtime_ns == mtime
     Path(first.train.path).write_text("")  # files changed behind its back: rebuilt
     rebuilt = build(read_stored_lines(store), spec, counter, tmp_path / "out", input_digest="v1")
@@ -107,11 +120,18 @@ def test_same_input_and_spec_skip_the_build_and_keep_the_files(tmp_path, counter
 
 def _role_build(corpus: Path, data: Path, role: str, counter):
     """raw_transcripts then the dataset build for one role, as the assets run them."""
-    store = collect_role(list(find_session_files([corpus])), role, Project(CONFIG_DIR, "tiny", Path("/data")).role_rules(), ParseCache(data / "cache"),
-                         data / "transcripts" / f"{role}.jsonl", CorpusTally())
+    store = collect_role(
+        list(find_session_files([corpus])),
+        role,
+        Project(CONFIG_DIR, "tiny", Path("/data")).role_rules(),
+        ParseCache(data / "cache"),
+        data / "transcripts" / f"{role}.jsonl",
+        CorpusTally(),
+    )
     spec = spec_for(Project(CONFIG_DIR, "tiny", data), role, tokenizer_id="test")
-    return store, build(read_stored_lines(Path(store.path)), spec, counter, data / "datasets" / role,
-                        input_digest=store.digest)
+    return store, build(
+        read_stored_lines(Path(store.path)), spec, counter, data / "datasets" / role, input_digest=store.digest
+    )
 
 
 def _outputs(store, result) -> tuple[bytes, ...]:
@@ -147,8 +167,11 @@ def test_a_rerun_after_a_change_writes_what_a_full_build_writes(tmp_path, counte
 
     assert again.cache_misses == 1 and again.cache_hits == first.cache_misses - (where == "changed")
     assert _outputs(again_store, again) == _outputs(fresh_store, fresh)
-    assert (again_store.digest, again.train.digest, again.val.digest) == (fresh_store.digest, fresh.train.digest,
-                                                                           fresh.val.digest)
+    assert (again_store.digest, again.train.digest, again.val.digest) == (
+        fresh_store.digest,
+        fresh.train.digest,
+        fresh.val.digest,
+    )
     assert (again.dropped, again.redacted, again.duplicates) == (fresh.dropped, fresh.redacted, fresh.duplicates)
     assert _outputs(crew_store, crew) == _outputs(fresh_crew_store, fresh_crew)
     assert store.digest != again_store.digest

@@ -17,8 +17,11 @@ def _words(conversations):
 
 
 def _call(i):
-    return {"role": "assistant", "content": f"step {i}",
-            "tool_calls": [{"id": f"t{i}", "type": "function", "function": {"name": "Bash", "arguments": "{}"}}]}
+    return {
+        "role": "assistant",
+        "content": f"step {i}",
+        "tool_calls": [{"id": f"t{i}", "type": "function", "function": {"name": "Bash", "arguments": "{}"}}],
+    }
 
 
 def _result(i):

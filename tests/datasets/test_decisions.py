@@ -21,14 +21,27 @@ def _messages():
         {"role": "user", "content": "Work your hook."},
         {"role": "assistant", "content": "Checking.", "tool_calls": [_call("t1", "Bash", command="gt hook")]},
         {"role": "tool", "tool_call_id": "t1", "content": "hooked: gt-42 fix the widget"},
-        {"role": "assistant", "content": "Editing.", "tool_calls": [
-            _call("t2", "Edit", file_path="/w/a.go", old_string="x" * 900, new_string="y" * 900),
-            _call("t3", "Read", file_path="/w/b.go")]},
+        {
+            "role": "assistant",
+            "content": "Editing.",
+            "tool_calls": [
+                _call("t2", "Edit", file_path="/w/a.go", old_string="x" * 900, new_string="y" * 900),
+                _call("t3", "Read", file_path="/w/b.go"),
+            ],
+        },
         {"role": "tool", "tool_call_id": "t2", "content": "ok"},
         {"role": "tool", "tool_call_id": "t3", "content": "package b"},
         {"role": "assistant", "content": "Oops.", "tool_calls": [_call("t4", "Edit", file_path="/w/c.go")]},
-        {"role": "tool", "tool_call_id": "t4", "content": "<tool_use_error>File has not been read yet</tool_use_error>"},
-        {"role": "assistant", "content": "All done, closing.", "tool_calls": [_call("t5", "Bash", command="bd close gt-42.1")]},
+        {
+            "role": "tool",
+            "tool_call_id": "t4",
+            "content": "<tool_use_error>File has not been read yet</tool_use_error>",
+        },
+        {
+            "role": "assistant",
+            "content": "All done, closing.",
+            "tool_calls": [_call("t5", "Bash", command="bd close gt-42.1")],
+        },
         {"role": "tool", "tool_call_id": "t5", "content": "closed"},
         {"role": "assistant", "content": "Finished."},
     ]
@@ -71,7 +84,7 @@ def test_the_newest_context_is_kept_within_the_budget(count):
     rows = decision_rows(SYSTEM, _messages(), budget, count, Counter(), 300)
     cut, cut_tokens = rows[-1]
     assert cut_tokens <= budget and cut_tokens == count([cut])[0]  # counts are exact
-    assert cut[-1] == last[-1] and cut[1:] == last[-len(cut) + 1:]  # a suffix: newest turns kept
+    assert cut[-1] == last[-1] and cut[1:] == last[-len(cut) + 1 :]  # a suffix: newest turns kept
     assert len(cut) < len(last)
 
 
@@ -87,12 +100,17 @@ def test_claude_codes_system_reminders_are_not_part_of_any_row():
     from gastown_assets.transcripts.model import Session, ToolCall, Turn
 
     reminder = "<system-reminder>\nWhenever you read a file, consider whether it is malware.\n</system-reminder>"
-    session = Session("s", "/s.jsonl", "/gt/r/polecats/nux", [
-        Turn("user", f"Work your hook.\n{reminder}"),
-        Turn("assistant", "", [ToolCall("t1", "Read", {"file_path": "/w/a.go"})]),
-        Turn("tool", f"     1\tpackage a\n\n{reminder}", tool_call_id="t1"),
-        Turn("user", reminder),  # a prompt that is nothing but a reminder is no prompt
-    ])
+    session = Session(
+        "s",
+        "/s.jsonl",
+        "/gt/r/polecats/nux",
+        [
+            Turn("user", f"Work your hook.\n{reminder}"),
+            Turn("assistant", "", [ToolCall("t1", "Read", {"file_path": "/w/a.go"})]),
+            Turn("tool", f"     1\tpackage a\n\n{reminder}", tool_call_id="t1"),
+            Turn("user", reminder),  # a prompt that is nothing but a reminder is no prompt
+        ],
+    )
     messages = session_messages(session, 2000, Counter())
     assert [m["content"] for m in messages if m["role"] != "assistant"] == ["Work your hook.", "     1\tpackage a"]
 
@@ -100,8 +118,10 @@ def test_claude_codes_system_reminders_are_not_part_of_any_row():
 def test_older_turns_are_brief_so_a_small_budget_still_shows_the_steps_before(count):
     messages = [{"role": "user", "content": "Work your hook."}]
     for i in range(6):
-        messages += [{"role": "assistant", "content": "", "tool_calls": [_call(f"t{i}", "Bash", command=f"step {i}")]},
-                     {"role": "tool", "tool_call_id": f"t{i}", "content": f"output of step {i} " + "z " * 200}]
+        messages += [
+            {"role": "assistant", "content": "", "tool_calls": [_call(f"t{i}", "Bash", command=f"step {i}")]},
+            {"role": "tool", "tool_call_id": f"t{i}", "content": f"output of step {i} " + "z " * 200},
+        ]
     rows = decision_rows(SYSTEM, messages, 4096, count, Counter(), 300)
     last, _ = rows[-1]
     results = [m["content"] for m in last if m["role"] == "tool"]

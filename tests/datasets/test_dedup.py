@@ -10,8 +10,9 @@ import orjson
 from gastown_assets.datasets.dedup import Deduper, row_text
 
 _RNG = random.Random(7)
-VOCAB = np.array(["".join(_RNG.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(_RNG.randint(2, 10)))
-                  for _ in range(5000)])
+VOCAB = np.array(
+    ["".join(_RNG.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(_RNG.randint(2, 10))) for _ in range(5000)]
+)
 
 
 def words(n: int, seed: int) -> list[str]:
@@ -22,9 +23,17 @@ def row(text: str, system: str = "You are a polecat.", call_id: str = "toolu_01"
     return [
         {"role": "system", "content": system},
         {"role": "user", "content": "Work on your hook."},
-        {"role": "assistant", "content": text, "tool_calls": [
-            {"id": call_id, "type": "function",
-             "function": {"name": "Bash", "arguments": orjson.dumps({"command": "gt hook"}).decode()}}]},
+        {
+            "role": "assistant",
+            "content": text,
+            "tool_calls": [
+                {
+                    "id": call_id,
+                    "type": "function",
+                    "function": {"name": "Bash", "arguments": orjson.dumps({"command": "gt hook"}).decode()},
+                }
+            ],
+        },
         {"role": "tool", "tool_call_id": call_id, "content": "🪝 Hooked: it-id26"},
     ]
 
@@ -137,13 +146,14 @@ def test_5000_rows_with_bounded_state_holding_no_text():
 
 
 def test_shingle_hashes_do_not_depend_on_position():
-    from gastown_assets.datasets.dedup import shingle_hashes
+    from gastown_assets.datasets.dedup import ShingleHasher
 
+    shingle_hashes = ShingleHasher(5)
     text = " ".join(words(50, 4))
-    shifted = shingle_hashes("préambule inséré " + text, 5)
-    assert set(shingle_hashes(text, 5).tolist()) <= set(shifted.tolist())
+    shifted = shingle_hashes("préambule inséré " + text)
+    assert set(shingle_hashes(text).tolist()) <= set(shifted.tolist())
     assert shifted.size == 46 + 2
-    assert shingle_hashes("too few words", 5).size == 1 and shingle_hashes("", 5).size == 0
+    assert shingle_hashes("too few words").size == 1 and shingle_hashes("").size == 0
 
 
 def test_permutations_and_bands_are_datasketchs():

@@ -63,10 +63,16 @@ COUNT = lambda conversations: [sum(_cost(m) for m in c) for c in conversations] 
 BASE_SPEC = spec_for(Project(CONFIG_DIR, "tiny", Path("unused")), "polecat", tokenizer_id="fuzz")
 SPECS = st.builds(
     lambda budget, overlap, turns, chars: dataclasses.replace(
-        BASE_SPEC, token_budget=budget, chunk_overlap_units=overlap, min_assistant_turns=turns,
-        min_assistant_chars=chars),
+        BASE_SPEC,
+        token_budget=budget,
+        chunk_overlap_units=overlap,
+        min_assistant_turns=turns,
+        min_assistant_chars=chars,
+    ),
     st.sampled_from([BASE_SPEC.token_budget, 400, 150, 60]),  # 60: less than the system prompt
-    st.sampled_from([0, 1, 2]), st.sampled_from([1, 2]), st.sampled_from([0, BASE_SPEC.min_assistant_chars]),
+    st.sampled_from([0, 1, 2]),
+    st.sampled_from([1, 2]),
+    st.sampled_from([0, BASE_SPEC.min_assistant_chars]),
 )
 
 
@@ -142,8 +148,10 @@ def check_build(lines: list[bytes], spec: BuildSpec, out: Path, count=COUNT) -> 
     event("a session lost every row to dedup" if unaccounted else "no session lost to dedup")
 
     again = build(lines, spec, count, out)  # every session's rows from the row cache now
-    assert again.cache_misses == 0 and (again.train.digest, again.val.digest) == (result.train.digest,
-                                                                                   result.val.digest)
+    assert again.cache_misses == 0 and (again.train.digest, again.val.digest) == (
+        result.train.digest,
+        result.val.digest,
+    )
 
 
 def check_row(messages: list[dict], system: dict, spec: BuildSpec, count=COUNT) -> None:
@@ -184,27 +192,53 @@ def test_builds_from_damaged_transcripts_never_raise_and_account_for_every_sessi
 TEXT = st.one_of(
     st.text(max_size=80),
     st.text(st.characters(codec="utf-8"), min_size=20, max_size=200),
-    st.sampled_from(["", " ", "\n\n", "\x00", "ok", "Done.", "API Error: 500", "Error: exit code 1",
-                     "Traceback (most recent call last):", "[... 3 chars cut ...]", '{"role":"system"}',
-                     "\U0001f600" * 30, "I'll run the tests now and check the output carefully.",
-                     "key AKIAIOSFODNN7EXAMPLE and password=hunter2hunter2"]),
+    st.sampled_from(
+        [
+            "",
+            " ",
+            "\n\n",
+            "\x00",
+            "ok",
+            "Done.",
+            "API Error: 500",
+            "Error: exit code 1",
+            "Traceback (most recent call last):",
+            "[... 3 chars cut ...]",
+            '{"role":"system"}',
+            "\U0001f600" * 30,
+            "I'll run the tests now and check the output carefully.",
+            "key AKIAIOSFODNN7EXAMPLE and password=hunter2hunter2",
+        ]
+    ),
     st.sampled_from([300, 5000]).map(lambda n: "x" * n),
 )
 IDS = st.sampled_from(["t1", "t2", "", "t1 ", "\x00"])
-JSON_SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-(2**63), 2**64 - 1),
-                         st.floats(allow_nan=False, allow_infinity=False), TEXT)
-JSON = st.recursive(JSON_SCALARS, lambda c: st.lists(c, max_size=3) | st.dictionaries(TEXT, c, max_size=3),
-                    max_leaves=12)
+JSON_SCALARS = st.one_of(
+    st.none(), st.booleans(), st.integers(-(2**63), 2**64 - 1), st.floats(allow_nan=False, allow_infinity=False), TEXT
+)
+JSON = st.recursive(
+    JSON_SCALARS, lambda c: st.lists(c, max_size=3) | st.dictionaries(TEXT, c, max_size=3), max_leaves=12
+)
 TURNS = st.one_of(
     st.builds(Turn, speaker=st.just("user"), text=TEXT),
-    st.builds(Turn, speaker=st.just("assistant"), text=TEXT, thinking=TEXT,
-              tool_calls=st.lists(st.builds(ToolCall, id=IDS, name=TEXT, arguments=st.dictionaries(TEXT, JSON,
-                                                                                                   max_size=4)),
-                                  max_size=3)),
+    st.builds(
+        Turn,
+        speaker=st.just("assistant"),
+        text=TEXT,
+        thinking=TEXT,
+        tool_calls=st.lists(
+            st.builds(ToolCall, id=IDS, name=TEXT, arguments=st.dictionaries(TEXT, JSON, max_size=4)), max_size=3
+        ),
+    ),
     st.builds(Turn, speaker=st.just("tool"), text=TEXT, tool_call_id=IDS | st.none(), is_error=st.booleans()),
 )
-SESSIONS = st.builds(Session, session_id=st.text(min_size=1, max_size=40), path=st.just("made-up.jsonl"),
-                     cwd=st.text(max_size=20), turns=st.lists(TURNS, max_size=14))
+SESSIONS = st.builds(
+    Session,
+    session_id=st.text(min_size=1, max_size=40),
+    path=st.just("made-up.jsonl"),
+    cwd=st.text(max_size=20),
+    turns=st.lists(TURNS, max_size=14),
+)
 
 
 @FUZZ

@@ -8,8 +8,7 @@ SYSTEM = {"role": "system", "content": "You are a polecat in Gas Town. Run `gt h
 
 def call(call_id: str, command: str, description: str = "") -> dict:
     args = {"command": command, "description": description} if description else {"command": command}
-    return {"id": call_id, "type": "function",
-            "function": {"name": "Bash", "arguments": orjson.dumps(args).decode()}}
+    return {"id": call_id, "type": "function", "function": {"name": "Bash", "arguments": orjson.dumps(args).decode()}}
 
 
 def assistant(text: str, *calls: dict) -> dict:
@@ -23,8 +22,10 @@ def tool(call_id: str, content: str) -> dict:
     return {"role": "tool", "tool_call_id": call_id, "content": content}
 
 
-HOOKED = ("🪝 Hooked: it-id26 — Reject records with an empty name\n   molecule: mol-polecat-work (it-ayrh)\n"
-          "   assignee: infra-tools/polecats/dag\n   slung by: mayor (5h ago)")
+HOOKED = (
+    "🪝 Hooked: it-id26 — Reject records with an empty name\n   molecule: mol-polecat-work (it-ayrh)\n"
+    "   assignee: infra-tools/polecats/dag\n   slung by: mayor (5h ago)"
+)
 
 
 def test_normal_row_is_kept():
@@ -33,8 +34,9 @@ def test_normal_row_is_kept():
         {"role": "user", "content": "You have work on your hook. Start."},
         assistant("", call("toolu_01", "gt hook", "Show hooked work")),
         tool("toolu_01", HOOKED),
-        assistant("Hooked on it-id26. I'll load the context, then make the DNS loader reject "
-                  "records with an empty name."),
+        assistant(
+            "Hooked on it-id26. I'll load the context, then make the DNS loader reject records with an empty name."
+        ),
     ]
     assert quality_issue(row) is None
 
@@ -46,8 +48,12 @@ def test_too_short_row():
 
 
 def test_tool_call_arguments_count_towards_length():
-    row = [SYSTEM, {"role": "user", "content": "go"},
-           assistant("", call("toolu_01", "go test ./internal/dns/...")), tool("toolu_01", "ok  \tdns\t0.02s")]
+    row = [
+        SYSTEM,
+        {"role": "user", "content": "go"},
+        assistant("", call("toolu_01", "go test ./internal/dns/...")),
+        tool("toolu_01", "ok  \tdns\t0.02s"),
+    ]
     assert quality_issue(row) is None
 
 
@@ -114,20 +120,27 @@ def test_boilerplate_reason_wins_over_too_short():
 
 
 def test_boilerplate_with_a_tool_call_is_not_boilerplate_only():
-    row = [SYSTEM, {"role": "user", "content": "Continue."},
-           assistant("Continuing.", call("toolu_01", "gt hook")), tool("toolu_01", HOOKED),
-           assistant("OK")]
+    row = [
+        SYSTEM,
+        {"role": "user", "content": "Continue."},
+        assistant("Continuing.", call("toolu_01", "gt hook")),
+        tool("toolu_01", HOOKED),
+        assistant("OK"),
+    ]
     assert quality_issue(row) is None
 
 
-@pytest.mark.parametrize("content,error", [
-    ("Error: File does not exist.", True),
-    ("<tool_use_error>String to replace not found in file.</tool_use_error>", True),
-    ("Exit code 2\nmake: *** [test] Error 2", True),
-    ("The user doesn't want to proceed with this tool use. The tool use was rejected.", True),
-    ("errors.go\nerrors_test.go", False),  # a Glob listing, not an error
-    ("     1→package dns\n     2→// returns an error when the name is empty", False),
-    ("", False),
-])
+@pytest.mark.parametrize(
+    "content,error",
+    [
+        ("Error: File does not exist.", True),
+        ("<tool_use_error>String to replace not found in file.</tool_use_error>", True),
+        ("Exit code 2\nmake: *** [test] Error 2", True),
+        ("The user doesn't want to proceed with this tool use. The tool use was rejected.", True),
+        ("errors.go\nerrors_test.go", False),  # a Glob listing, not an error
+        ("     1→package dns\n     2→// returns an error when the name is empty", False),
+        ("", False),
+    ],
+)
 def test_tool_error_detection(content, error):
     assert is_tool_error(content) is error

@@ -6,8 +6,14 @@ from gastown_assets.datasets.rowcache import RowCache, SessionRows
 
 
 def rows(i: int, n: int = 2) -> SessionRows:
-    return SessionRows(f"s{i}", [b'{"row":%d,"part":%d}\n' % (i, j) for j in range(n)], [10 * i + j for j in range(n)],
-                       [bytes([i, j]) * 8 for j in range(n)], Counter({"too_short": i}), Counter())
+    return SessionRows(
+        f"s{i}",
+        [b'{"row":%d,"part":%d}\n' % (i, j) for j in range(n)],
+        [10 * i + j for j in range(n)],
+        [bytes([i, j]) * 8 for j in range(n)],
+        Counter({"too_short": i}),
+        Counter(),
+    )
 
 
 def test_entries_survive_a_reopen_and_only_new_ones_are_appended(tmp_path):

@@ -28,8 +28,11 @@ B64URL = ALNUM + "-_"
 def rand(n: int, alphabet: str = ALNUM) -> str:
     """Random characters with at least one digit and one letter, like a real key."""
     body = "".join(RNG.choice(alphabet) for _ in range(n - 2))
-    return body + RNG.choice([c for c in alphabet if c.isdigit()] or ["0"]) + RNG.choice(
-        [c for c in alphabet if c.isalpha()] or ["a"])
+    return (
+        body
+        + RNG.choice([c for c in alphabet if c.isdigit()] or ["0"])
+        + RNG.choice([c for c in alphabet if c.isalpha()] or ["a"])
+    )
 
 
 def b64url(data: dict) -> str:
@@ -49,8 +52,11 @@ PROVIDER = {
     "aws_access_key_id": "AK" + "IA" + rand(16, UPPER_DIGITS),
     "slack_token": "xo" + "xb-" + rand(12, string.digits) + "-" + rand(13, string.digits) + "-" + rand(24),
     "huggingface_token": "h" + "f_" + rand(34),
-    "jwt": b64url({"alg": "HS256", "typ": "JWT"}) + "." + b64url({"sub": rand(10), "iat": 1700000000})
-    + "." + rand(43, B64URL),
+    "jwt": b64url({"alg": "HS256", "typ": "JWT"})
+    + "."
+    + b64url({"sub": rand(10), "iat": 1700000000})
+    + "."
+    + rand(43, B64URL),
     "google_api_key": "AI" + "za" + rand(35, B64URL),
     "stripe_key": "sk" + "_live_" + rand(24),
     "npm_token": "np" + "m_" + rand(36),
@@ -107,9 +113,12 @@ def test_each_provider_secret_is_redacted_as_its_kind(redactor, kind):
 
 
 def test_aws_secret_key_after_its_name_is_redacted(redactor):
-    for text in (f"aws_secret_access_key = {AWS_SECRET}\n", f'AWS_SECRET_ACCESS_KEY="{AWS_SECRET}"',
-                 f'{{\\"aws_secret_access_key\\": \\"{AWS_SECRET}\\"}}'):
-        out, counts = assert_redacted(redactor, text, AWS_SECRET, "aws_secret_key")
+    for text in (
+        f"aws_secret_access_key = {AWS_SECRET}\n",
+        f'AWS_SECRET_ACCESS_KEY="{AWS_SECRET}"',
+        f'{{\\"aws_secret_access_key\\": \\"{AWS_SECRET}\\"}}',
+    ):
+        out, _counts = assert_redacted(redactor, text, AWS_SECRET, "aws_secret_key")
         assert "aws_secret_access_key".lower() in out.lower()
 
 
@@ -122,11 +131,26 @@ def test_kinds_only_detect_secrets_knows_are_redacted(redactor, kind):
 
 
 def test_the_required_detect_secrets_plugins_are_used():
-    required = {"AWSKeyDetector", "GitHubTokenDetector", "SlackDetector", "StripeDetector", "JwtTokenDetector",
-                "PrivateKeyDetector", "BasicAuthDetector", "TwilioKeyDetector", "MailchimpDetector",
-                "SendGridDetector", "SquareOAuthDetector", "DiscordBotTokenDetector", "ArtifactoryDetector",
-                "IbmCloudIamDetector", "IbmCosHmacDetector", "AzureStorageKeyDetector", "NpmDetector",
-                "OpenAIDetector"}
+    required = {
+        "AWSKeyDetector",
+        "GitHubTokenDetector",
+        "SlackDetector",
+        "StripeDetector",
+        "JwtTokenDetector",
+        "PrivateKeyDetector",
+        "BasicAuthDetector",
+        "TwilioKeyDetector",
+        "MailchimpDetector",
+        "SendGridDetector",
+        "SquareOAuthDetector",
+        "DiscordBotTokenDetector",
+        "ArtifactoryDetector",
+        "IbmCloudIamDetector",
+        "IbmCosHmacDetector",
+        "AzureStorageKeyDetector",
+        "NpmDetector",
+        "OpenAIDetector",
+    }
     assert required <= set(PLUGIN_NAMES)
     assert not {"Base64HighEntropyString", "HexHighEntropyString", "KeywordDetector"} & set(PLUGIN_NAMES)
 
@@ -136,9 +160,15 @@ def test_secret_inside_escaped_json_is_redacted(redactor):
     config = json.dumps({"env": "dev", "llm": {"provider": "anthropic", "api_key": key, "model": "m"}}, indent=2)
     arguments = orjson.dumps({"file_path": "/srv/app/config/local.json", "content": config}).decode()
     assert '\\"api_key\\": \\"sk-ant-' in arguments  # escaped twice in the JSONL file
-    row = {"messages": [{"role": "assistant", "content": "writing the config",
-                         "tool_calls": [{"id": "t1", "type": "function",
-                                         "function": {"name": "Write", "arguments": arguments}}]}]}
+    row = {
+        "messages": [
+            {
+                "role": "assistant",
+                "content": "writing the config",
+                "tool_calls": [{"id": "t1", "type": "function", "function": {"name": "Write", "arguments": arguments}}],
+            }
+        ]
+    }
     counts = Counter()
     out = redact_row(row, redactor, counts)
     args = out["messages"][0]["tool_calls"][0]["function"]["arguments"]
@@ -164,8 +194,11 @@ def test_arguments_broken_by_redaction_are_redacted_decoded_and_reencoded():
 
 
 def test_url_password_is_redacted_keeping_user_and_host(redactor):
-    for url in (f"postgres://app:{PASSWORD}@db.internal:5432/app", f"redis://:{PASSWORD}@cache:6379/0",
-                f"https://deploy:{PASSWORD}@git.example.com/acme/repo.git"):
+    for url in (
+        f"postgres://app:{PASSWORD}@db.internal:5432/app",
+        f"redis://:{PASSWORD}@cache:6379/0",
+        f"https://deploy:{PASSWORD}@git.example.com/acme/repo.git",
+    ):
         out, counts = redactor.redact(f"DATABASE_URL={url} and more")
         assert PASSWORD not in out
         assert counts == Counter({"url_password": 1})
@@ -192,22 +225,25 @@ def test_private_key_block_is_redacted_whole(redactor):
         assert cut == "[REDACTED:private_key]"
 
 
-@pytest.mark.parametrize("template", [
-    "DB_PASSWORD={v}",
-    "export GITHUB_TOKEN={v}",
-    "  export ANTHROPIC_API_KEY='{v}'",
-    "api_key: {v}",
-    "client_secret:   {v}  # prod",
-    '{{"apiKey": "{v}", "region": "eu"}}',
-    '{{"auth_token":"{v}"}}',
-    "{{'password': '{v}'}}",
-    '{{\\"db_password\\": \\"{v}\\"}}',
-    '{{\\\\\\"secret\\\\\\": \\\\\\"{v}\\\\\\"}}',
-    "curl -H 'Authorization: Bearer {v}' https://api.example.com",
-    "mysql --password={v} -h db",
-    "SERVICE_CREDENTIALS={v}",
-    "passwd = {v}",
-])
+@pytest.mark.parametrize(
+    "template",
+    [
+        "DB_PASSWORD={v}",
+        "export GITHUB_TOKEN={v}",
+        "  export ANTHROPIC_API_KEY='{v}'",
+        "api_key: {v}",
+        "client_secret:   {v}  # prod",
+        '{{"apiKey": "{v}", "region": "eu"}}',
+        '{{"auth_token":"{v}"}}',
+        "{{'password': '{v}'}}",
+        '{{\\"db_password\\": \\"{v}\\"}}',
+        '{{\\\\\\"secret\\\\\\": \\\\\\"{v}\\\\\\"}}',
+        "curl -H 'Authorization: Bearer {v}' https://api.example.com",
+        "mysql --password={v} -h db",
+        "SERVICE_CREDENTIALS={v}",
+        "passwd = {v}",
+    ],
+)
 def test_assignment_values_are_redacted_in_every_form(redactor, template):
     value = rand(24)
     text = template.format(v=value)
@@ -220,17 +256,22 @@ def test_assignment_values_are_redacted_in_every_form(redactor, template):
 def test_authorization_header_credentials_are_redacted_whatever_they_look_like(redactor):
     basic = base64.b64encode(b"deploy:" + rand(12).encode()).decode()
     for value in (basic, "dXNlcjpwYXNz", rand(40, B64URL), "local_dev_token_for_tests"):
-        for text in (f"Authorization: Basic {value}", f'-H "Authorization: Bearer {value}"',
-                     f'{{"headers": {{"Authorization": "Token {value}"}}}}'):
+        for text in (
+            f"Authorization: Basic {value}",
+            f'-H "Authorization: Bearer {value}"',
+            f'{{"headers": {{"Authorization": "Token {value}"}}}}',
+        ):
             out, counts = redactor.redact(text)
             assert value not in out, text
             assert counts == Counter({GENERIC: 1}), text
 
 
 def test_passwords_that_read_like_names_or_start_with_equals_are_redacted(redactor):
-    for text, value in (('{"db_password": "BlueHorseStaple"}', "BlueHorseStaple"),
-                        ("DB_PASSWORD=BlueHorseStaple", "BlueHorseStaple"),
-                        ("API_KEY==" + (v := rand(20)), v)):
+    for text, value in (
+        ('{"db_password": "BlueHorseStaple"}', "BlueHorseStaple"),
+        ("DB_PASSWORD=BlueHorseStaple", "BlueHorseStaple"),
+        ("API_KEY==" + (v := rand(20)), v),
+    ):
         out, counts = redactor.redact(text)
         assert value not in out, text
         assert counts == Counter({GENERIC: 1})
@@ -240,35 +281,40 @@ def test_env_file_with_escaped_newlines_keeps_the_escapes(redactor):
     key, password = PROVIDER["anthropic_key"], rand(20)
     env = r"# local\nAPP_ENV=dev\nANTHROPIC_API_KEY=" + key + r"\nDB_PASSWORD=" + password + r"\nLOG_LEVEL=debug\n"
     out, counts = redactor.redact(env)
-    assert out == (r"# local\nAPP_ENV=dev\nANTHROPIC_API_KEY=[REDACTED:anthropic_key]\nDB_PASSWORD="
-                   r"[REDACTED:generic_secret]\nLOG_LEVEL=debug\n")
+    assert out == (
+        r"# local\nAPP_ENV=dev\nANTHROPIC_API_KEY=[REDACTED:anthropic_key]\nDB_PASSWORD="
+        r"[REDACTED:generic_secret]\nLOG_LEVEL=debug\n"
+    )
     assert counts == Counter({"anthropic_key": 1, GENERIC: 1})
     # A key alone on a line right after an escape is still found.
     assert redactor.redact(r"keys:\n" + key + r"\n")[0] == r"keys:\n[REDACTED:anthropic_key]\n"
 
 
-@pytest.mark.parametrize("text", [
-    "ANTHROPIC_API_KEY=${ANTHROPIC_API_KEY}",
-    "export GITHUB_TOKEN=$GITHUB_TOKEN",
-    "export TOKEN=$(gh auth token)",
-    "password: <your-password>",
-    '{"api_key": "***"}',
-    "SECRET_KEY=xxx",
-    "API_KEY=sk-ant-xxxxxxxx",
-    "auth: true",
-    "token: null",
-    "api_key: None",
-    "PASSWORD=short",
-    'api_key = "[REDACTED:anthropic_key]"',
-    'token: "{{ secrets.GH_TOKEN }}"',
-    "api_key = os.environ['ANTHROPIC_API_KEY']",
-    "client = Anthropic(api_key=settings.anthropic_key)",
-    "token = get_token(session)",
-    "const apiKey = process.env.API_KEY;",
-    "SSH_KEY_PATH=~/.ssh/id_ed25519",
-    "AUTH_URL=https://auth.example.com/login",
-    "max_tokens: 100000",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ANTHROPIC_API_KEY=${ANTHROPIC_API_KEY}",
+        "export GITHUB_TOKEN=$GITHUB_TOKEN",
+        "export TOKEN=$(gh auth token)",
+        "password: <your-password>",
+        '{"api_key": "***"}',
+        "SECRET_KEY=xxx",
+        "API_KEY=sk-ant-xxxxxxxx",
+        "auth: true",
+        "token: null",
+        "api_key: None",
+        "PASSWORD=short",
+        'api_key = "[REDACTED:anthropic_key]"',
+        'token: "{{ secrets.GH_TOKEN }}"',
+        "api_key = os.environ['ANTHROPIC_API_KEY']",
+        "client = Anthropic(api_key=settings.anthropic_key)",
+        "token = get_token(session)",
+        "const apiKey = process.env.API_KEY;",
+        "SSH_KEY_PATH=~/.ssh/id_ed25519",
+        "AUTH_URL=https://auth.example.com/login",
+        "max_tokens: 100000",
+    ],
+)
 def test_placeholders_references_and_code_are_not_redacted(redactor, text):
     assert redactor.redact(text) == (text, Counter())
     assert redactor.findings(text) == []
@@ -345,7 +391,7 @@ def test_code_that_only_names_secrets_is_untouched(redactor):
 def test_generated_values_under_secret_names_are_redacted(redactor, alphabet):
     names = ["API_KEY", "auth_token", "client_secret", "DB_PASSWORD", "apiKey", "X-Api-Key", "credentials"]
     forms = ["{n}={v}", '"{n}": "{v}"', "{n}: {v}", "export {n}='{v}'", '{{\\"{n}\\": \\"{v}\\"}}']
-    for i in range(60):
+    for _i in range(60):
         value = rand(RNG.randint(12, 48), alphabet)
         text = RNG.choice(forms).format(n=RNG.choice(names), v=value)
         out, counts = redactor.redact(text)
@@ -377,8 +423,13 @@ def test_planted_sample_secrets_are_found_and_removed(redactor):
 
 def every_kind_text() -> str:
     parts = [f"{k}: {v}" for k, v in PROVIDER.items()]
-    parts += [f"aws_secret_access_key={AWS_SECRET}", PRIVATE_KEYS[0], f"postgres://app:{PASSWORD}@db/app",
-              f"DB_PASSWORD={rand(20)}", *PLUGIN_ONLY.values()]
+    parts += [
+        f"aws_secret_access_key={AWS_SECRET}",
+        PRIVATE_KEYS[0],
+        f"postgres://app:{PASSWORD}@db/app",
+        f"DB_PASSWORD={rand(20)}",
+        *PLUGIN_ONLY.values(),
+    ]
     return "\n".join(parts)
 
 
@@ -386,7 +437,7 @@ def test_redaction_is_idempotent(redactor):
     # The token's redaction turns "password: x9... ghp_..." (prose-like) into an assignment.
     neighbours = f"password: {rand(12)} {PROVIDER['github_token']}"
     for text in (every_kind_text(), json.dumps({"content": every_kind_text()}), ORDINARY, neighbours):
-        once, counts = redactor.redact(text)
+        once, _counts = redactor.redact(text)
         twice, again = redactor.redact(once)
         assert twice == once
         assert again == Counter()
@@ -396,13 +447,18 @@ def test_redaction_is_idempotent(redactor):
 def every_kind_row() -> dict:
     text = every_kind_text()
     arguments = orjson.dumps({"file_path": "/srv/.env", "content": text, "env": {"DB_PASSWORD": rand(18)}}).decode()
-    return {"messages": [
-        {"role": "system", "content": "You are a polecat."},
-        {"role": "user", "content": text},
-        {"role": "assistant", "content": "", "tool_calls": [
-            {"id": "t1", "type": "function", "function": {"name": "Write", "arguments": arguments}}]},
-        {"role": "tool", "tool_call_id": "t1", "content": json.dumps({"stdout": text})},
-    ]}
+    return {
+        "messages": [
+            {"role": "system", "content": "You are a polecat."},
+            {"role": "user", "content": text},
+            {
+                "role": "assistant",
+                "content": "",
+                "tool_calls": [{"id": "t1", "type": "function", "function": {"name": "Write", "arguments": arguments}}],
+            },
+            {"role": "tool", "tool_call_id": "t1", "content": json.dumps({"stdout": text})},
+        ]
+    }
 
 
 def test_scan_row_finds_nothing_after_redact_row(redactor):
@@ -427,12 +483,23 @@ def test_scan_row_finds_a_planted_secret(redactor):
 
 def test_values_under_secret_named_keys_are_redacted_whole(redactor):
     token, password = rand(32), "correct-horse-battery-staple"
-    row = {"messages": [{"role": "user", "content": "deploying", "metadata": {
-        "api_key": token, "db_password": password, "key": "completed", "author": "Sam Okafor"}}]}
+    row = {
+        "messages": [
+            {
+                "role": "user",
+                "content": "deploying",
+                "metadata": {"api_key": token, "db_password": password, "key": "completed", "author": "Sam Okafor"},
+            }
+        ]
+    }
     counts = Counter()
     out = redact_row(row, redactor, counts)
-    assert out["messages"][0]["metadata"] == {"api_key": "[REDACTED:generic_secret]", "db_password":
-                                              "[REDACTED:generic_secret]", "key": "completed", "author": "Sam Okafor"}
+    assert out["messages"][0]["metadata"] == {
+        "api_key": "[REDACTED:generic_secret]",
+        "db_password": "[REDACTED:generic_secret]",
+        "key": "completed",
+        "author": "Sam Okafor",
+    }
     assert counts == Counter({GENERIC: 2})
     assert scan_row(row, redactor) == Counter({GENERIC: 2})
     assert scan_row(out, redactor) == Counter()
@@ -446,7 +513,7 @@ def test_findings_and_counts_hold_kinds_and_offsets_only(redactor):
     shown = repr(findings) + repr(redactor.redact(text)[1])
     for secret in [*PROVIDER.values(), AWS_SECRET, PASSWORD]:
         assert secret not in shown
-    assert [text[f.start:f.end] for f in findings if f.kind == "github_token"] == [PROVIDER["github_token"]]
+    assert [text[f.start : f.end] for f in findings if f.kind == "github_token"] == [PROVIDER["github_token"]]
 
 
 def test_plugin_findings_far_into_long_non_ascii_text_are_redacted(redactor):
@@ -454,7 +521,7 @@ def test_plugin_findings_far_into_long_non_ascii_text_are_redacted(redactor):
     token = b64url({"alg": "HS256"}) + "." + base64.urlsafe_b64encode(b"[1, 2, 3]").decode() + "." + rand(43, B64URL)
     text = "→ déjà vu ✓ " * 3000 + f"Authorization header was {token} yesterday" + " ✓" * 3000
     (finding,) = redactor.findings(text)
-    assert (finding.kind, text[finding.start:finding.end]) == ("jwt", token)
+    assert (finding.kind, text[finding.start : finding.end]) == ("jwt", token)
     assert token not in redactor.redact(text)[0]
 
 
@@ -469,7 +536,7 @@ def test_non_ascii_text_keeps_its_offsets(redactor):
     key = PROVIDER["github_token"]
     text = f"✓ déployé → token {key} 🚀 ok"
     (finding,) = redactor.findings(text)
-    assert text[finding.start:finding.end] == key
+    assert text[finding.start : finding.end] == key
     assert redactor.redact(text)[0] == "✓ déployé → token [REDACTED:github_token] 🚀 ok"
 
 
@@ -508,14 +575,29 @@ def test_every_detector_removes_the_whole_secret(redactor, planted):
 @pytest.mark.parametrize("planted", CATALOGUE, ids=[p.name for p in CATALOGUE])
 def test_every_detector_removes_the_whole_secret_in_every_row_position(redactor, planted):
     text = f"step 3: {planted.text}\ndone"
-    row = {"messages": [
-        {"role": "user", "content": text},
-        {"role": "assistant", "content": text, "tool_calls": [{"id": "t1", "type": "function", "function": {
-            "name": "Bash", "arguments": orjson.dumps({"command": f"echo '{planted.text}' > .env",
-                                                      "env": {"NOTE": text}}).decode()}}]},
-        {"role": "tool", "tool_call_id": "t1", "content": [{"type": "text", "text": text}]},
-        {"role": "tool", "tool_call_id": "t1", "content": json.dumps({"stdout": text, "code": 0})},
-    ]}
+    row = {
+        "messages": [
+            {"role": "user", "content": text},
+            {
+                "role": "assistant",
+                "content": text,
+                "tool_calls": [
+                    {
+                        "id": "t1",
+                        "type": "function",
+                        "function": {
+                            "name": "Bash",
+                            "arguments": orjson.dumps(
+                                {"command": f"echo '{planted.text}' > .env", "env": {"NOTE": text}}
+                            ).decode(),
+                        },
+                    }
+                ],
+            },
+            {"role": "tool", "tool_call_id": "t1", "content": [{"type": "text", "text": text}]},
+            {"role": "tool", "tool_call_id": "t1", "content": json.dumps({"stdout": text, "code": 0})},
+        ]
+    }
     out = orjson.dumps(redact_row(row, redactor, Counter())).decode()
     assert not leftover_runs(out, planted)
     assert not leftover_runs(json.loads(json.dumps(out)), planted)

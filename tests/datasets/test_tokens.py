@@ -8,8 +8,17 @@ from gastown_assets.training.tiny_model import train_tokenizer
 ROW = [
     {"role": "system", "content": "You are a polecat."},
     {"role": "user", "content": "Work your hook."},
-    {"role": "assistant", "content": "Checking.", "tool_calls": [
-        {"id": "t1", "type": "function", "function": {"name": "Bash", "arguments": json.dumps({"command": "gt hook"}, separators=(",", ":"))}}]},
+    {
+        "role": "assistant",
+        "content": "Checking.",
+        "tool_calls": [
+            {
+                "id": "t1",
+                "type": "function",
+                "function": {"name": "Bash", "arguments": json.dumps({"command": "gt hook"}, separators=(",", ":"))},
+            }
+        ],
+    },
     {"role": "tool", "tool_call_id": "t1", "content": "Hooked: wa-4k2x"},
     {"role": "assistant", "content": "Running gt done."},
 ]
@@ -37,8 +46,13 @@ def test_the_template_sandbox_answers_as_jinjas_own():
 
     ours, stock = _environment(), ImmutableSandboxedEnvironment()
     message = {"role": "user", "content": "hi", "items": "shadowed by dict.items", "_private": "x"}
-    for source in ("{{ m.role }}/{{ m['content'] }}/{{ m.missing is defined }}", "{{ m.items is callable }}",
-                   "{{ m._private is defined }}", "{{ m.get('role') }}", "{{ m.__class__ is defined }}"):
+    for source in (
+        "{{ m.role }}/{{ m['content'] }}/{{ m.missing is defined }}",
+        "{{ m.items is callable }}",
+        "{{ m._private is defined }}",
+        "{{ m.get('role') }}",
+        "{{ m.__class__ is defined }}",
+    ):
         assert ours.from_string(source).render(m=message) == stock.from_string(source).render(m=message), source
     for source in ("{{ m.update({'role': 'x'}) }}", "{{ m.__class__.__init__.__globals__ }}"):
         for env in (ours, stock):

@@ -11,12 +11,22 @@ from gastown_assets.samples import SESSIONS_DIR
 
 
 def _run(tmp_path, config_dir, sessions, profile="tiny", selection="*"):
-    resources = {"gastown": GastownConfig(sessions_dir=str(sessions), data_dir=str(tmp_path / "data"),
-                                          profile=profile, config_dir=str(config_dir)),
-                 "io_manager": dg.FilesystemIOManager(base_dir=str(tmp_path / "data" / "storage")),
-                 "wandb": WandbConfig(mode="disabled"), "trainer": dg.PipesSubprocessClient()}
-    return dg.materialize([*defs.assets, *defs.asset_checks], partition_key="witness", resources=resources,
-                          instance=dg.DagsterInstance.ephemeral(), raise_on_error=False, selection=selection)
+    resources = {
+        "gastown": GastownConfig(
+            sessions_dir=str(sessions), data_dir=str(tmp_path / "data"), profile=profile, config_dir=str(config_dir)
+        ),
+        "io_manager": dg.FilesystemIOManager(base_dir=str(tmp_path / "data" / "storage")),
+        "wandb": WandbConfig(mode="disabled"),
+        "trainer": dg.PipesSubprocessClient(),
+    }
+    return dg.materialize(
+        [*defs.assets, *defs.asset_checks],
+        partition_key="witness",
+        resources=resources,
+        instance=dg.DagsterInstance.ephemeral(),
+        raise_on_error=False,
+        selection=selection,
+    )
 
 
 def _failure(result) -> tuple[str, str]:

@@ -25,16 +25,24 @@ TIMEOUT_S = 600
 
 
 def _resources(data: Path, configs: Path) -> dict:
-    return {"gastown": GastownConfig(sessions_dir=str(SESSIONS_DIR), data_dir=str(data), profile="tiny",
-                                     config_dir=str(configs)),
-            "io_manager": dg.FilesystemIOManager(base_dir=str(data / "storage")),
-            "wandb": WandbConfig(mode="disabled"), "trainer": dg.PipesSubprocessClient()}
+    return {
+        "gastown": GastownConfig(
+            sessions_dir=str(SESSIONS_DIR), data_dir=str(data), profile="tiny", config_dir=str(configs)
+        ),
+        "io_manager": dg.FilesystemIOManager(base_dir=str(data / "storage")),
+        "wandb": WandbConfig(mode="disabled"),
+        "trainer": dg.PipesSubprocessClient(),
+    }
 
 
 def _serial(data: Path, configs: Path) -> None:
     for role in ROLES:
-        result = dg.materialize(list(defs.assets), partition_key=role, resources=_resources(data, configs),
-                                selection=["raw_transcripts", "train_dataset", "val_dataset"])
+        result = dg.materialize(
+            list(defs.assets),
+            partition_key=role,
+            resources=_resources(data, configs),
+            selection=["raw_transcripts", "train_dataset", "val_dataset"],
+        )
         assert result.success, role
 
 
@@ -59,19 +67,49 @@ def test_six_roles_backfilled_at_once_write_what_serial_runs_write(tmp_path):
 
     home = tmp_path / "dagster_home"
     home.mkdir()
-    (home / "dagster.yaml").write_text(yaml.safe_dump({
-        "telemetry": {"enabled": False},
-        "concurrency": {"runs": {"max_concurrent_runs": len(ROLES)}, "pools": {"default_limit": 1}}}))
+    (home / "dagster.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "telemetry": {"enabled": False},
+                "concurrency": {"runs": {"max_concurrent_runs": len(ROLES)}, "pools": {"default_limit": 1}},
+            }
+        )
+    )
     workspace = tmp_path / "workspace.yaml"
-    workspace.write_text(yaml.safe_dump({"load_from": [{"python_module": {
-        "module_name": "gastown_assets.definitions", "attribute": "defs", "working_directory": str(REPO)}}]}))
-    env = {**os.environ, "DAGSTER_HOME": str(home), "GASTOWN_SESSIONS_DIR": str(SESSIONS_DIR),
-           "GASTOWN_DATA_DIR": str(concurrent), "GASTOWN_CONFIG_DIR": str(configs), "GASTOWN_PROFILE": "tiny",
-           "HF_HUB_OFFLINE": "1", "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    workspace.write_text(
+        yaml.safe_dump(
+            {
+                "load_from": [
+                    {
+                        "python_module": {
+                            "module_name": "gastown_assets.definitions",
+                            "attribute": "defs",
+                            "working_directory": str(REPO),
+                        }
+                    }
+                ]
+            }
+        )
+    )
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "GASTOWN_SESSIONS_DIR": str(SESSIONS_DIR),
+        "GASTOWN_DATA_DIR": str(concurrent),
+        "GASTOWN_CONFIG_DIR": str(configs),
+        "GASTOWN_PROFILE": "tiny",
+        "HF_HUB_OFFLINE": "1",
+        "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
+    }
     _backfill(env, workspace, "build_datasets", "--all", "all")
-    log = open(tmp_path / "daemon.log", "wb")
-    daemon = subprocess.Popen([str(BIN / "dagster-daemon"), "run", "-w", str(workspace)], env=env,
-                              stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    log = open(tmp_path / "daemon.log", "wb")  # noqa: SIM115 (the daemon writes it until killed)
+    daemon = subprocess.Popen(
+        [str(BIN / "dagster-daemon"), "run", "-w", str(workspace)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         with dg.DagsterInstance.from_config(str(home)) as instance:
             records = _wait_runs(instance, len(ROLES), tmp_path / "daemon.log")
@@ -99,8 +137,13 @@ def test_six_roles_backfilled_at_once_write_what_serial_runs_write(tmp_path):
 
 
 def _backfill(env, workspace, job: str, *partitions: str) -> None:
-    done = subprocess.run([str(BIN / "dagster"), "job", "backfill", "-j", job, *partitions, "--noprompt",
-                           "-w", str(workspace)], env=env, capture_output=True, text=True, timeout=180)
+    done = subprocess.run(
+        [str(BIN / "dagster"), "job", "backfill", "-j", job, *partitions, "--noprompt", "-w", str(workspace)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
 
 
@@ -113,12 +156,17 @@ def _wait_runs(instance, count: int, log: Path):
             return instance.get_run_records()
         assert time.monotonic() < deadline, (
             f"runs not done: {[(r.tags.get('dagster/partition'), r.status.value) for r in runs]}\n"
-            + log.read_text(errors="replace")[-3000:])
+            + log.read_text(errors="replace")[-3000:]
+        )
         time.sleep(2)
 
 
 def _step_span(instance, run_id: str, step: str) -> tuple[float, float]:
-    times = {e.dagster_event.event_type_value: e.timestamp for e in instance.all_logs(run_id)
-             if e.is_dagster_event and e.step_key == step
-             and e.dagster_event.event_type_value in ("STEP_START", "STEP_SUCCESS")}
+    times = {
+        e.dagster_event.event_type_value: e.timestamp
+        for e in instance.all_logs(run_id)
+        if e.is_dagster_event
+        and e.step_key == step
+        and e.dagster_event.event_type_value in ("STEP_START", "STEP_SUCCESS")
+    }
     return times["STEP_START"], times["STEP_SUCCESS"]

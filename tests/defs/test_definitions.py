@@ -14,9 +14,14 @@ def test_asset_graph_snapshot():
     graph = defs.resolve_asset_graph()
     groups = {key.to_user_string(): graph.get(key).group_name for key in graph.get_all_asset_keys()}
     assert groups == {
-        "raw_transcripts": "transcripts", "train_dataset": "datasets", "val_dataset": "datasets",
-        "base_model": "training", "lora_adapter": "training", "eval_report": "evaluation",
-        "promoted_adapter": "evaluation", "served_adapters": "serving",
+        "raw_transcripts": "transcripts",
+        "train_dataset": "datasets",
+        "val_dataset": "datasets",
+        "base_model": "training",
+        "lora_adapter": "training",
+        "eval_report": "evaluation",
+        "promoted_adapter": "evaluation",
+        "served_adapters": "serving",
     }
     for key in graph.get_all_asset_keys():
         partitions = graph.get(key).partitions_def
@@ -28,8 +33,10 @@ def test_asset_graph_snapshot():
 
 def test_lineage_runs_transcripts_to_report():
     graph = defs.resolve_asset_graph()
-    parents = {k.to_user_string(): sorted(p.to_user_string() for p in graph.get(k).parent_keys)
-               for k in graph.get_all_asset_keys()}
+    parents = {
+        k.to_user_string(): sorted(p.to_user_string() for p in graph.get(k).parent_keys)
+        for k in graph.get_all_asset_keys()
+    }
     assert parents["train_dataset"] == ["base_model", "raw_transcripts"]
     assert parents["lora_adapter"] == ["base_model", "train_dataset", "val_dataset"]
     assert parents["eval_report"] == ["base_model", "lora_adapter", "val_dataset"]
@@ -38,15 +45,18 @@ def test_lineage_runs_transcripts_to_report():
 
 
 def test_blocking_dataset_checks_are_declared():
-    specs = {(s.asset_key.to_user_string(), s.name): s.blocking
-             for asset in defs.assets for s in asset.check_specs}
-    assert specs == {("train_dataset", "no_secrets_in_datasets"): True,
-                     ("val_dataset", "no_session_in_both_splits"): True}
+    specs = {(s.asset_key.to_user_string(), s.name): s.blocking for asset in defs.assets for s in asset.check_specs}
+    assert specs == {
+        ("train_dataset", "no_secrets_in_datasets"): True,
+        ("val_dataset", "no_session_in_both_splits"): True,
+    }
 
 
 def test_workspace_loads_the_definitions_module():
     workspace = yaml.safe_load((REPO / "workspace.yaml").read_text())
-    assert workspace["load_from"] == [{"python_module": {"module_name": "gastown_assets.definitions", "attribute": "defs"}}]
+    assert workspace["load_from"] == [
+        {"python_module": {"module_name": "gastown_assets.definitions", "attribute": "defs"}}
+    ]
 
 
 def test_training_runs_one_at_a_time_on_a_gpu():
@@ -67,8 +77,9 @@ def test_every_asset_and_check_says_what_it_is_in_the_ui():
 
 
 def test_gpu_and_network_steps_retry():
-    policies = {k.to_user_string(): graph_policy for a in defs.assets
-                for k in a.keys if (graph_policy := a.op.retry_policy)}
+    policies = {
+        k.to_user_string(): graph_policy for a in defs.assets for k in a.keys if (graph_policy := a.op.retry_policy)
+    }
     assert policies["lora_adapter"].max_retries == 2 and policies["base_model"].max_retries >= 1
     assert "raw_transcripts" not in policies, "parsing local files does not need retries"
 

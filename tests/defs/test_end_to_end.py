@@ -13,7 +13,6 @@ from gastown_assets.defs.resources import GastownConfig, WandbConfig
 from gastown_assets.samples import PLANTED_SECRETS, SESSIONS_DIR
 from tests.support import REPO, small_local_configs
 
-
 WANDB_KEY = "wandbkey-0f9c2a7e51d84b6c93a1e8d27b4f6c05"
 STEPS = 40  # enough for SmolLM2 to learn the call format and pass the behaviour gate on the samples
 
@@ -29,8 +28,9 @@ def polecat_run(tmp_path_factory, instance):
     data = tmp_path_factory.mktemp("data")
     configs = small_local_configs(tmp_path_factory.mktemp("cfg") / "configs", max_steps=STEPS, profile="local")
     resources = {
-        "gastown": GastownConfig(sessions_dir=str(SESSIONS_DIR), data_dir=str(data), profile="local",
-                                 config_dir=str(configs)),
+        "gastown": GastownConfig(
+            sessions_dir=str(SESSIONS_DIR), data_dir=str(data), profile="local", config_dir=str(configs)
+        ),
         "io_manager": dg.FilesystemIOManager(base_dir=str(data / "storage")),
         "wandb": WandbConfig(api_key=WANDB_KEY, mode="disabled"),  # reaches the trainer's env only
         "trainer": dg.PipesSubprocessClient(),
@@ -80,8 +80,12 @@ def test_blocking_dataset_checks_ran_and_passed(polecat_run):
     result, data, _ = polecat_run
     evaluations = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
     report = json.loads((data / "reports/polecat/report.json").read_text())
-    assert evaluations == {"no_secrets_in_datasets": True, "no_session_in_both_splits": True,
-                           "adapter_beats_base": report["adapter_beats_base"], "adapter_servable": True}
+    assert evaluations == {
+        "no_secrets_in_datasets": True,
+        "no_session_in_both_splits": True,
+        "adapter_beats_base": report["adapter_beats_base"],
+        "adapter_servable": True,
+    }
 
 
 def test_no_planted_secret_or_token_reaches_run_logs_metadata_datasets_or_reports(polecat_run, instance):
@@ -100,8 +104,9 @@ def test_trainer_streams_progress_and_reports_metrics_through_pipes(polecat_run,
     messages = [e.user_message for e in instance.all_logs(result.run_id)]
     assert any(m.startswith(f"step {STEPS}/{STEPS} loss") for m in messages), "no per-step loss from the trainer"
     assert any("learning_rate" in m for m in messages)
-    adapter_meta = {m.asset_key.to_user_string(): m.materialization.metadata
-                    for m in result.get_asset_materialization_events()}["lora_adapter"]
+    adapter_meta = {
+        m.asset_key.to_user_string(): m.materialization.metadata for m in result.get_asset_materialization_events()
+    }["lora_adapter"]
     assert adapter_meta["steps"].value == STEPS and adapter_meta["train_loss"].value > 0
     assert adapter_meta["resumed_from_step"].value == 0
     assert 0.2 < adapter_meta["vram_estimate_gib"].value < 4  # SmolLM2-135M: half a GiB of fp32 weights
@@ -132,8 +137,7 @@ def test_report_replays_held_out_decisions_and_gates_promotion_on_them(polecat_r
     assert replay["adapter"]["parse_rate"] > replay["base"]["parse_rate"]
     md = (data / "reports/polecat/report.md").read_text()
     assert "## Replay of held-out decisions" in md and "| base + adapter |" in md and "### Examples" in md
-    meta = {m.asset_key.to_user_string(): m.materialization.metadata
-            for m in result.get_asset_materialization_events()}
+    meta = {m.asset_key.to_user_string(): m.materialization.metadata for m in result.get_asset_materialization_events()}
     assert meta["eval_report"]["adapter_command_accuracy"].value == replay["adapter"]["command_accuracy"]
     assert meta["eval_report"]["passes_gate"].value is report["adapter_beats_base"]
     registry = json.loads((data / "adapters/polecat/registry.json").read_text())
@@ -157,10 +161,34 @@ def test_replay_command_on_the_trained_adapter_prints_one_json_object(polecat_ru
         folder = held_out / path.parent.name
         folder.mkdir(parents=True, exist_ok=True)
         shutil.copy2(path, folder)
-    env = {"PATH": "/usr/bin:/bin", "GASTOWN_DATA_DIR": str(data), "GASTOWN_PROFILE": "local",
-           "GASTOWN_CONFIG_DIR": str(configs), "HF_HUB_OFFLINE": "1"}
-    out = subprocess.run([sys.executable, "-m", "gastown_assets", "replay", "polecat", "--sessions", str(held_out),
-                          "--adapter", version, "--limit", "4", "--json"], env=env, cwd=REPO, capture_output=True, text=True, timeout=900)
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "GASTOWN_DATA_DIR": str(data),
+        "GASTOWN_PROFILE": "local",
+        "GASTOWN_CONFIG_DIR": str(configs),
+        "HF_HUB_OFFLINE": "1",
+    }
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "gastown_assets",
+            "replay",
+            "polecat",
+            "--sessions",
+            str(held_out),
+            "--adapter",
+            version,
+            "--limit",
+            "4",
+            "--json",
+        ],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     got = json.loads(out.stdout)
     assert got["role"] == "polecat" and got["points"] == 4 and got["adapter"]["version"] == version

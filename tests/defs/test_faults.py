@@ -21,15 +21,35 @@ DATASETS = "raw_transcripts,train_dataset,val_dataset,base_model"
 def _env(tmp_path, sessions):
     home = tmp_path / "dagster_home"
     home.mkdir()
-    return {**os.environ, "DAGSTER_HOME": str(home), "GASTOWN_SESSIONS_DIR": str(sessions),
-            "GASTOWN_DATA_DIR": str(tmp_path / "data"), "GASTOWN_PROFILE": "tiny",
-            "GASTOWN_CONFIG_DIR": str(small_local_configs(tmp_path / "configs")), "HF_HUB_OFFLINE": "1"}
+    return {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "GASTOWN_SESSIONS_DIR": str(sessions),
+        "GASTOWN_DATA_DIR": str(tmp_path / "data"),
+        "GASTOWN_PROFILE": "tiny",
+        "GASTOWN_CONFIG_DIR": str(small_local_configs(tmp_path / "configs")),
+        "HF_HUB_OFFLINE": "1",
+    }
 
 
 def _materialize(env) -> subprocess.Popen:
-    return subprocess.Popen([str(BIN / "dagster"), "asset", "materialize", "-m", "gastown_assets.definitions",
-                             "--select", DATASETS, "--partition", "polecat"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    return subprocess.Popen(
+        [
+            str(BIN / "dagster"),
+            "asset",
+            "materialize",
+            "-m",
+            "gastown_assets.definitions",
+            "--select",
+            DATASETS,
+            "--partition",
+            "polecat",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
 
 
 def _copy_polecats(dest: Path, paths):

@@ -15,9 +15,15 @@ QWEN = BaseModel("Qwen/Qwen2.5-7B-Instruct", "Qwen/Qwen2.5-7B-Instruct", built=F
 def _materialize(config_dir, data_dir):
     context = dg.build_asset_context(partition_key="crew")
     files = {s: DatasetFile(str(data_dir / f"{s}.jsonl"), rows=10, sessions=2, digest=s * 8) for s in ("train", "val")}
-    return lora_adapter(context, gastown=GastownConfig(data_dir=str(data_dir), profile="gpu", config_dir=str(config_dir)),
-                        wandb=WandbConfig(mode="disabled"), trainer=dg.PipesSubprocessClient(),
-                        base_model=QWEN, train_dataset=files["train"], val_dataset=files["val"])
+    return lora_adapter(
+        context,
+        gastown=GastownConfig(data_dir=str(data_dir), profile="gpu", config_dir=str(config_dir)),
+        wandb=WandbConfig(mode="disabled"),
+        trainer=dg.PipesSubprocessClient(),
+        base_model=QWEN,
+        train_dataset=files["train"],
+        val_dataset=files["val"],
+    )
 
 
 def _set(path, **values):

@@ -19,15 +19,23 @@ from gastown_assets.samples import PLANTED_SECRETS, SESSIONS_DIR
 from tests.planted import POSITIONS, RUN, Planted, catalogue, found_in, write_planted_corpus
 from tests.support import role_sessions, small_local_configs
 
-CWDS = {"mayor": "/home/gt/gt/mayor", "deacon": "/home/gt/gt/deacon", "witness": "/home/gt/gt/web-app/witness",
-        "refinery": "/home/gt/gt/web-app/refinery/rig", "polecat": "/home/gt/gt/web-app/polecats/ace",
-        "crew": "/home/gt/gt/web-app/crew/joe"}
+CWDS = {
+    "mayor": "/home/gt/gt/mayor",
+    "deacon": "/home/gt/gt/deacon",
+    "witness": "/home/gt/gt/web-app/witness",
+    "refinery": "/home/gt/gt/web-app/refinery/rig",
+    "polecat": "/home/gt/gt/web-app/polecats/ace",
+    "crew": "/home/gt/gt/web-app/crew/joe",
+}
 PLANTED = catalogue()
 # the shipped samples' own planted secrets (the polecat samples below carry some of them)
-SAMPLES = [Planted(f"sample_{s['kind']}_{i}", s["kind"], s["value"], s["value"])
-           for i, s in enumerate(json.loads(PLANTED_SECRETS.read_text()))]
-SAMPLES = [Planted(p.name, p.kind, p.text, p.text.split(":")[2].split("@")[0]) if "://" in p.text else p
-           for p in SAMPLES]  # a URL's secret is its password
+SAMPLES = [
+    Planted(f"sample_{s['kind']}_{i}", s["kind"], s["value"], s["value"])
+    for i, s in enumerate(json.loads(PLANTED_SECRETS.read_text()))
+]
+SAMPLES = [
+    Planted(p.name, p.kind, p.text, p.text.split(":")[2].split("@")[0]) if "://" in p.text else p for p in SAMPLES
+]  # a URL's secret is its password
 DATASETS = ["base_model", "raw_transcripts", "train_dataset", "val_dataset"]
 
 
@@ -56,15 +64,27 @@ def _corpus(root: Path, configs: Path) -> tuple[Path, list[Planted]]:
 
 def _run_everything(gastown: GastownConfig, io_manager, home: Path) -> list[dg.ExecuteInProcessResult]:
     assets = [*defs.assets, *defs.asset_checks]
-    resources = {"gastown": gastown, "io_manager": io_manager, "trainer": dg.PipesSubprocessClient(),
-                 "wandb": WandbConfig(mode="disabled")}
+    resources = {
+        "gastown": gastown,
+        "io_manager": io_manager,
+        "trainer": dg.PipesSubprocessClient(),
+        "wandb": WandbConfig(mode="disabled"),
+    }
     results = []
     home.mkdir(parents=True, exist_ok=True)
     with dg.DagsterInstance.local_temp(tempdir=str(home)) as instance:
         for role in sorted(CWDS):
             selection = None if role == "polecat" else DATASETS  # polecat: datasets, training, eval, promotion
-            results.append(dg.materialize(assets, selection=selection, partition_key=role, resources=resources,
-                                          instance=instance, raise_on_error=False))
+            results.append(
+                dg.materialize(
+                    assets,
+                    selection=selection,
+                    partition_key=role,
+                    resources=resources,
+                    instance=instance,
+                    raise_on_error=False,
+                )
+            )
     return results
 
 
@@ -87,9 +107,12 @@ def _check_ran(results: list[dg.ExecuteInProcessResult]) -> dict:
     polecat = by_role["polecat"]
     mats = {m.asset_key.to_user_string(): m.materialization for m in polecat.get_asset_materialization_events()}
     assert {"lora_adapter", "eval_report"} <= set(mats), polecat.all_events[-5:]
-    redacted = {m.asset_key.to_user_string(): m.materialization.metadata["secrets_redacted"].value
-                for r in results for m in r.get_asset_materialization_events()
-                if m.asset_key.to_user_string() == "raw_transcripts"}
+    redacted = {
+        m.asset_key.to_user_string(): m.materialization.metadata["secrets_redacted"].value
+        for r in results
+        for m in r.get_asset_materialization_events()
+        if m.asset_key.to_user_string() == "raw_transcripts"
+    }
     return {"redacted": redacted, "probe_leaks": mats["eval_report"].metadata["memorization_leaks"].value}
 
 
@@ -121,8 +144,9 @@ def test_no_planted_secret_in_any_object_of_the_bucket(tmp_path, capfd, s3_serve
     sessions, planted = _corpus(tmp_path, configs)
     url, work, home = f"{s3_env}/town", tmp_path / "work", tmp_path / "dagster_home"
     aws = {k.lower(): v for k, v in s3_server.env.items()}
-    gastown = GastownConfig(sessions_dir=str(sessions), data_dir=url, profile="tiny", config_dir=str(configs),
-                            work_dir=str(work), **aws)
+    gastown = GastownConfig(
+        sessions_dir=str(sessions), data_dir=url, profile="tiny", config_dir=str(configs), work_dir=str(work), **aws
+    )
     results = _run_everything(gastown, StoreIOManager(gastown=gastown), home)
     out, err = capfd.readouterr()
     ran = _check_ran(results)

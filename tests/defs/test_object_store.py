@@ -24,8 +24,19 @@ def _machine(tmp_path: Path, name: str, env: dict) -> dict:
 
 
 def _materialize(env: dict, select: str) -> subprocess.CompletedProcess:
-    cmd = [DAGSTER, "asset", "materialize", "-m", "gastown_assets.definitions", "--select", select,
-           "--partition", "polecat", "--config-json", IN_PROCESS]
+    cmd = [
+        DAGSTER,
+        "asset",
+        "materialize",
+        "-m",
+        "gastown_assets.definitions",
+        "--select",
+        select,
+        "--partition",
+        "polecat",
+        "--config-json",
+        IN_PROCESS,
+    ]
     return subprocess.run(cmd, env=env, cwd=REPO, capture_output=True, text=True, timeout=900)
 
 
@@ -35,8 +46,15 @@ def bucket_run(s3_server, tmp_path_factory):
     configs = small_local_configs(tmp / "configs", max_steps=6)
     sessions = role_sessions(tmp / "sessions", configs)
     url = f"s3://{s3_server.bucket('gastown-e2e')}/town"
-    env = {**os.environ, **s3_server.env, "GASTOWN_DATA_DIR": url, "GASTOWN_CONFIG_DIR": str(configs),
-           "GASTOWN_SESSIONS_DIR": str(sessions), "GASTOWN_PROFILE": "tiny", "WANDB_MODE": "disabled"}
+    env = {
+        **os.environ,
+        **s3_server.env,
+        "GASTOWN_DATA_DIR": url,
+        "GASTOWN_CONFIG_DIR": str(configs),
+        "GASTOWN_SESSIONS_DIR": str(sessions),
+        "GASTOWN_PROFILE": "tiny",
+        "WANDB_MODE": "disabled",
+    }
     data = _materialize(_machine(tmp, "cpu-box", env), "base_model,raw_transcripts,train_dataset,val_dataset")
     train = _materialize(_machine(tmp, "gpu-box", env), "lora_adapter,eval_report,promoted_adapter")
     return tmp, url, env, data, train
@@ -47,14 +65,24 @@ def test_datasets_and_adapter_are_built_from_and_into_the_bucket(bucket_run, s3_
     assert data.returncode == 0, data.stderr[-3000:]
     assert train.returncode == 0, train.stderr[-3000:]
     fs, root = s3_server.fs(), url.removeprefix("s3://")
-    for key in ("datasets/polecat/train.jsonl", "datasets/polecat/val.jsonl", "reports/polecat/report.json",
-                "adapters/polecat/registry.json", "storage/lora_adapter/polecat"):
+    for key in (
+        "datasets/polecat/train.jsonl",
+        "datasets/polecat/val.jsonl",
+        "reports/polecat/report.json",
+        "adapters/polecat/registry.json",
+        "storage/lora_adapter/polecat",
+    ):
         assert fs.exists(f"{root}/{key}"), key
     registry = json.loads(fs.cat_file(f"{root}/adapters/polecat/registry.json"))
     version = registry["current"]
     adapter = f"{root}/adapters/polecat/{version}"
-    assert {"adapter_model.safetensors", "adapter_config.json", "resolved_config.yml", "log_history.json",
-            "trainer_state.json"} <= {p.rsplit("/", 1)[-1] for p in fs.ls(adapter)}
+    assert {
+        "adapter_model.safetensors",
+        "adapter_config.json",
+        "resolved_config.yml",
+        "log_history.json",
+        "trainer_state.json",
+    } <= {p.rsplit("/", 1)[-1] for p in fs.ls(adapter)}
     report = json.loads(fs.cat_file(f"{root}/reports/polecat/report.json"))
     assert report["adapter"]["path"] == f"{url}/adapters/polecat/{version}"
     # the training box had only the bucket: it staged the datasets and the base model from it
@@ -75,8 +103,14 @@ def test_pull_adapter_gives_a_folder_peft_loads(bucket_run):
     tmp, _, env, _, train = bucket_run
     assert train.returncode == 0, train.stderr[-3000:]
     dest = tmp / "serving" / "polecat-adapter"
-    pulled = subprocess.run([sys.executable, "-m", "gastown_assets", "pull-adapter", "polecat", str(dest)],
-                            env=_machine(tmp, "laptop", env), cwd=REPO, capture_output=True, text=True, timeout=300)
+    pulled = subprocess.run(
+        [sys.executable, "-m", "gastown_assets", "pull-adapter", "polecat", str(dest)],
+        env=_machine(tmp, "laptop", env),
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert pulled.returncode == 0, pulled.stderr
     assert Path(pulled.stdout.strip()) == dest
 
@@ -92,8 +126,14 @@ def test_pull_adapter_gives_a_folder_peft_loads(bucket_run):
 
 def test_pull_adapter_says_when_no_adapter_was_promoted(bucket_run):
     tmp, _, env, _, _ = bucket_run
-    out = subprocess.run([sys.executable, "-m", "gastown_assets", "pull-adapter", "mayor"],
-                         env=_machine(tmp, "laptop2", env), cwd=tmp, capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-m", "gastown_assets", "pull-adapter", "mayor"],
+        env=_machine(tmp, "laptop2", env),
+        cwd=tmp,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 1
     assert "adapters/mayor/registry.json: no promoted adapter for mayor" in out.stderr
 

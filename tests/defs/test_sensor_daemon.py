@@ -36,13 +36,34 @@ def daemon_env(tmp_path):
     home.mkdir()
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     workspace = tmp_path / "workspace.yaml"
-    workspace.write_text(yaml.safe_dump({"load_from": [{"python_module": {
-        "module_name": "gastown_assets.definitions", "attribute": "defs", "working_directory": str(REPO)}}]}))
-    env = {**os.environ, "DAGSTER_HOME": str(home), "GASTOWN_CONFIG_DIR": str(configs),
-           "GASTOWN_SESSIONS_DIR": str(role_sessions(tmp_path / "sessions", configs)),
-           "GASTOWN_DATA_DIR": str(tmp_path / "data"), "GASTOWN_PROFILE": "tiny",
-           "GASTOWN_RETRAIN_INTERVAL_S": "5", "HF_HUB_OFFLINE": "1", "AXOLOTL_DO_NOT_TRACK": "1",
-           "WANDB_MODE": "disabled", "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    workspace.write_text(
+        yaml.safe_dump(
+            {
+                "load_from": [
+                    {
+                        "python_module": {
+                            "module_name": "gastown_assets.definitions",
+                            "attribute": "defs",
+                            "working_directory": str(REPO),
+                        }
+                    }
+                ]
+            }
+        )
+    )
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "GASTOWN_CONFIG_DIR": str(configs),
+        "GASTOWN_SESSIONS_DIR": str(role_sessions(tmp_path / "sessions", configs)),
+        "GASTOWN_DATA_DIR": str(tmp_path / "data"),
+        "GASTOWN_PROFILE": "tiny",
+        "GASTOWN_RETRAIN_INTERVAL_S": "5",
+        "HF_HUB_OFFLINE": "1",
+        "AXOLOTL_DO_NOT_TRACK": "1",
+        "WANDB_MODE": "disabled",
+        "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
+    }
     return env, workspace
 
 
@@ -50,12 +71,22 @@ def daemon_env(tmp_path):
 def daemon(daemon_env):
     """The sensor is turned on (creating the instance's storage) before the daemon starts."""
     env, workspace = daemon_env
-    started = subprocess.run([str(BIN / "dagster"), "sensor", "start", SENSOR, "-w", str(workspace)], env=env,
-                             capture_output=True, text=True, timeout=120)
+    started = subprocess.run(
+        [str(BIN / "dagster"), "sensor", "start", SENSOR, "-w", str(workspace)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert started.returncode == 0, started.stdout + started.stderr
-    log = open(workspace.parent / "daemon.log", "wb")  # printed when the test fails
-    proc = subprocess.Popen([str(BIN / "dagster-daemon"), "run", "-w", str(workspace)], env=env,
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    log = open(workspace.parent / "daemon.log", "wb")  # noqa: SIM115 (printed when the test fails)
+    proc = subprocess.Popen(
+        [str(BIN / "dagster-daemon"), "run", "-w", str(workspace)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     yield env, workspace
     stop_group(proc)
     log.close()
@@ -88,9 +119,11 @@ def test_a_new_transcript_file_produces_a_successful_retrain_run(daemon, monkeyp
     env, workspace = daemon
     monkeypatch.setenv("DAGSTER_HOME", env["DAGSTER_HOME"])
     with dg.DagsterInstance.get() as instance:
+
         def cursor():
             states = [s for s in instance.all_instigator_state() if s.name == SENSOR]
             return states and states[0].instigator_data and states[0].instigator_data.cursor
+
         log = workspace.parent / "daemon.log"
         _wait("the sensor's baseline tick", 180, cursor, log)
         assert instance.get_runs() == [], "the baseline tick must not request runs"
@@ -105,11 +138,17 @@ def test_a_new_transcript_file_produces_a_successful_retrain_run(daemon, monkeyp
         requested = time.monotonic()
         assert run.tags["dagster/sensor_name"] == SENSOR and run.tags["dagster/partition"] == "polecat"
         assert "1 new or changed sessions" in run.tags["gastown/retrain_reason"]
-        done = _wait("the retrain run to finish", RUN_TIMEOUT_S,
-                     lambda: (r := instance.get_run_by_id(run.run_id)).is_finished and r, log)
+        done = _wait(
+            "the retrain run to finish",
+            RUN_TIMEOUT_S,
+            lambda: (r := instance.get_run_by_id(run.run_id)).is_finished and r,
+            log,
+        )
         finished = time.monotonic()
-        print(f"\nnew file -> run requested {requested - written:.1f} s; -> run {done.status.value} "
-              f"{finished - written:.1f} s")
+        print(
+            f"\nnew file -> run requested {requested - written:.1f} s; -> run {done.status.value} "
+            f"{finished - written:.1f} s"
+        )
         assert done.status == dg.DagsterRunStatus.SUCCESS, _errors(instance, run.run_id)
         assert len(instance.get_runs()) == 1, "the same new data requested a second run"
 

@@ -41,8 +41,9 @@ def _add(sessions, paths, mtime):
 
 
 def _tick(sessions, config_dir, cursor):
-    context = dg.build_sensor_context(cursor=cursor, resources={
-        "gastown": GastownConfig(sessions_dir=str(sessions), config_dir=str(config_dir))})
+    context = dg.build_sensor_context(
+        cursor=cursor, resources={"gastown": GastownConfig(sessions_dir=str(sessions), config_dir=str(config_dir))}
+    )
     result = retrain_on_new_sessions(context)
     requests = result if isinstance(result, list) else []
     return requests, result, context.cursor
@@ -64,7 +65,8 @@ def test_enough_new_sessions_request_that_roles_chain_once(town):
     before = cursor
     requests, _, cursor = _tick(sessions, config_dir, cursor)
     assert [(r.partition_key, r.tags["gastown/retrain_reason"].split(" (")[0]) for r in requests] == [
-        ("polecat", "2 new or changed sessions")]
+        ("polecat", "2 new or changed sessions")
+    ]
     again, _, _ = _tick(sessions, config_dir, before)  # the same tick evaluated twice
     assert [r.run_key for r in again] == [requests[0].run_key], "same new data, same run_key"
 

@@ -14,15 +14,25 @@ from tests.support import role_sessions, small_local_configs
 
 
 def _resources(data, configs, sessions):
-    return {"gastown": GastownConfig(sessions_dir=str(sessions), data_dir=str(data), profile="tiny",
-                                     config_dir=str(configs)),
-            "io_manager": dg.FilesystemIOManager(base_dir=str(data / "storage")),
-            "wandb": WandbConfig(mode="disabled"), "trainer": dg.PipesSubprocessClient()}
+    return {
+        "gastown": GastownConfig(
+            sessions_dir=str(sessions), data_dir=str(data), profile="tiny", config_dir=str(configs)
+        ),
+        "io_manager": dg.FilesystemIOManager(base_dir=str(data / "storage")),
+        "wandb": WandbConfig(mode="disabled"),
+        "trainer": dg.PipesSubprocessClient(),
+    }
 
 
 def _materialize(instance, resources, selection, partition=None):
-    return dg.materialize([*defs.assets, *defs.asset_checks], partition_key=partition, resources=resources,
-                          instance=instance, raise_on_error=False, selection=selection)
+    return dg.materialize(
+        [*defs.assets, *defs.asset_checks],
+        partition_key=partition,
+        resources=resources,
+        instance=instance,
+        raise_on_error=False,
+        selection=selection,
+    )
 
 
 def _materialized(result) -> set[str]:
@@ -40,9 +50,11 @@ def test_an_adapter_above_the_serving_rank_stops_before_evaluation_and_promotion
     check = next(e for e in result.get_asset_check_evaluations() if e.check_name == "adapter_servable")
     adapter = result.output_for_node("lora_adapter")
     assert not check.passed
-    assert check.description == (f"{adapter.path}/adapter_config.json: r: LoRA rank 16 exceeds serving.max_lora_rank "
-                                 f"8 ({configs}/base.yml); vLLM refuses an adapter whose rank is above its "
-                                 "--max-lora-rank")
+    assert check.description == (
+        f"{adapter.path}/adapter_config.json: r: LoRA rank 16 exceeds serving.max_lora_rank "
+        f"8 ({configs}/base.yml); vLLM refuses an adapter whose rank is above its "
+        "--max-lora-rank"
+    )
     assert check.metadata["lora_rank"].value == 16 and check.metadata["lora_alpha"].value == 32.0
     assert "lora_adapter" in _materialized(result)
     assert not _materialized(result) & {"eval_report", "promoted_adapter", "served_adapters"}
@@ -85,17 +97,20 @@ def test_served_adapters_writes_the_manifest_and_a_promotion_asks_for_it_again(t
     instance.report_runless_asset_event(dg.AssetMaterialization("served_adapters"))
     keys, cursor = requested(cursor)
     assert keys == set()
-    instance.report_runless_asset_event(dg.AssetMaterialization("promoted_adapter", partition="crew",
-                                                                tags={"dagster/data_version": "none"}))
+    instance.report_runless_asset_event(
+        dg.AssetMaterialization("promoted_adapter", partition="crew", tags={"dagster/data_version": "none"})
+    )
     keys, cursor = requested(cursor)
     assert keys == set(), "an evaluation that promoted nothing leaves the manifest alone"
-    instance.report_runless_asset_event(dg.AssetMaterialization("promoted_adapter", partition="crew",
-                                                                tags={"dagster/data_version": "v2"}))
+    instance.report_runless_asset_event(
+        dg.AssetMaterialization("promoted_adapter", partition="crew", tags={"dagster/data_version": "v2"})
+    )
     keys, cursor = requested(cursor)
     assert keys == {"served_adapters"}, "a promotion asks for a new manifest"
     # A retrain run promotes and rebuilds the manifest itself (served_adapters is in its chain).
-    instance.report_runless_asset_event(dg.AssetMaterialization("promoted_adapter", partition="polecat",
-                                                                tags={"dagster/data_version": "v3"}))
+    instance.report_runless_asset_event(
+        dg.AssetMaterialization("promoted_adapter", partition="polecat", tags={"dagster/data_version": "v3"})
+    )
     instance.report_runless_asset_event(dg.AssetMaterialization("served_adapters"))
     keys, _ = requested(cursor)
     assert keys == set(), "the manifest was rebuilt after the promotion: nothing left to request"

@@ -12,10 +12,21 @@ from tests.support import REPO, small_local_configs
 
 
 def _replay(tmp_path, *args, configs=None):
-    env = {"PATH": "/usr/bin:/bin", "GASTOWN_DATA_DIR": str(tmp_path / "data"), "GASTOWN_PROFILE": "tiny",
-           "HF_HUB_OFFLINE": "1", **({"GASTOWN_CONFIG_DIR": str(configs)} if configs else {})}
-    return subprocess.run([sys.executable, "-m", "gastown_assets", "replay", *args], env=env, cwd=REPO,
-                          capture_output=True, text=True, timeout=600)
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "GASTOWN_DATA_DIR": str(tmp_path / "data"),
+        "GASTOWN_PROFILE": "tiny",
+        "HF_HUB_OFFLINE": "1",
+        **({"GASTOWN_CONFIG_DIR": str(configs)} if configs else {}),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "gastown_assets", "replay", *args],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 def test_an_unknown_role_is_refused_naming_the_roles(tmp_path):

@@ -7,11 +7,18 @@ from pathlib import Path
 import orjson
 import pytest
 
-from gastown_assets.datasets.secrets import Redactor
-from gastown_assets.evaluation.memorization import (MIN_CONTEXT, leaks_in, probe, probe_adapter, prompt, sample,
-                                                    to_markdown)
-from gastown_assets.training import launch, tiny_model
 from gastown_assets.config import Project
+from gastown_assets.datasets.secrets import Redactor
+from gastown_assets.evaluation.memorization import (
+    MIN_CONTEXT,
+    leaks_in,
+    probe,
+    probe_adapter,
+    prompt,
+    sample,
+    to_markdown,
+)
+from gastown_assets.training import launch, tiny_model
 from gastown_assets.training.tiny_model import train_tokenizer
 from gastown_assets.transcripts import find_session_files
 from gastown_assets.transcripts.cache import ParseCache
@@ -42,7 +49,9 @@ def test_a_reply_holding_a_removed_secret_is_a_leak_and_nothing_shows_its_value(
 
 
 def test_the_sample_is_bounded_one_context_per_secret_first():
-    removed = [_removed(f"secret-value-{i % 3}", f"context number {j} for {i % 3}: ") for i in range(3) for j in range(5)]
+    removed = [
+        _removed(f"secret-value-{i % 3}", f"context number {j} for {i % 3}: ") for i in range(3) for j in range(5)
+    ]
     removed.append(_removed("short-context-secret", "x"))  # too short to prompt with
     chosen = sample(removed, 4)
     assert len(chosen) == 4 and len({r.hash for r in chosen[:3]}) == 3
@@ -70,8 +79,14 @@ def ingested(tmp_path_factory):
     main, _ = planted_session("memo-0001", "/home/gt/gt/web-app/polecats/ace", secrets)
     (root / "sessions" / "-home-gt-gt-web-app-polecats-ace").mkdir(parents=True)
     (root / "sessions" / "-home-gt-gt-web-app-polecats-ace" / "memo-0001.jsonl").write_bytes(main)
-    store = collect_role(list(find_session_files([root / "sessions"])), "polecat", Project(CONFIG_DIR, "tiny", Path("/data")).role_rules(),
-                         ParseCache(root / "cache"), root / "sessions.jsonl", CorpusTally())
+    store = collect_role(
+        list(find_session_files([root / "sessions"])),
+        "polecat",
+        Project(CONFIG_DIR, "tiny", Path("/data")).role_rules(),
+        ParseCache(root / "cache"),
+        root / "sessions.jsonl",
+        CorpusTally(),
+    )
     return root, Path(store.path), record_path(Path(store.path)).read_bytes()
 
 
@@ -82,15 +97,20 @@ def _rows(store: Path, unredact: dict[str, str]) -> list[dict]:
     said = next(t["text"] for t in session["turns"] if t["speaker"] == "assistant" and "github_classic" in t["text"])
     for marker, value in unredact.items():
         said = said.replace(marker, value)
-    row = {"messages": [{"role": "system", "content": SYSTEM},
-                        {"role": "user", "content": "Rotate the github_classic credential."},
-                        {"role": "assistant", "content": said}]}
+    row = {
+        "messages": [
+            {"role": "system", "content": SYSTEM},
+            {"role": "user", "content": "Rotate the github_classic credential."},
+            {"role": "assistant", "content": said},
+        ]
+    }
     return [row] * 40
 
 
 def _train(root: Path, name: str, rows: list[dict]) -> Path:
     spec = Project(CONFIG_DIR, "tiny", Path("/data")).profile.tiny_model.model_copy(
-        update={"pretrain_steps": 0, "pretrain_chars": 20_000, "vocab_size": 600})
+        update={"pretrain_steps": 0, "pretrain_chars": 20_000, "vocab_size": 600}
+    )
     model = root / "model"
     if not (model / "config.json").is_file():  # its tokenizer knows the text (and the token) well: a
         # 64-wide model memorizes a 40-character token in 80 steps when it is a few tokens, not 40
@@ -100,12 +120,22 @@ def _train(root: Path, name: str, rows: list[dict]) -> Path:
     work.mkdir()
     for split, part in (("train", rows[:36]), ("val", rows[36:])):
         (work / f"{split}.jsonl").write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in part))
-    resolved = Project(CONFIG_DIR, "tiny", work).resolve("polecat", train_path=work / "train.jsonl",
-                       val_path=work / "val.jsonl")
-    cfg = {**resolved.axolotl, "base_model": str(model), "max_steps": 80, "save_steps": 80, "eval_steps": 80,
-           "warmup_steps": 2, "sequence_len": 256, "learning_rate": 0.01}
+    resolved = Project(CONFIG_DIR, "tiny", work).resolve(
+        "polecat", train_path=work / "train.jsonl", val_path=work / "val.jsonl"
+    )
+    cfg = {
+        **resolved.axolotl,
+        "base_model": str(model),
+        "max_steps": 80,
+        "save_steps": 80,
+        "eval_steps": 80,
+        "warmup_steps": 2,
+        "sequence_len": 256,
+        "learning_rate": 0.01,
+    }
     run = resolved.__class__(resolved.role, resolved.profile, cfg, resolved.sources).for_run(
-        work / "work", name, work / "prepared")
+        work / "work", name, work / "prepared"
+    )
     launch.train(run, work / "work", work / "adapter", on_line=lambda line: None)
     return work / "adapter"
 
@@ -149,25 +179,53 @@ def test_the_base_model_and_an_adapter_trained_on_redacted_rows_pass_the_probe(i
 def _report(memorization=None, reply="gt hook"):
     from gastown_assets.evaluation import report as reports
 
-    metrics = {"points": 10, "parse_rate": 1.0, "tool_accuracy": 0.9, "command_accuracy": 0.9,
-               "latency_p50_s": 1.0, "latency_p95_s": 1.5}
+    metrics = {
+        "points": 10,
+        "parse_rate": 1.0,
+        "tool_accuracy": 0.9,
+        "command_accuracy": 0.9,
+        "latency_p50_s": 1.0,
+        "latency_p95_s": 1.5,
+    }
     weak = {**metrics, "tool_accuracy": 0.1, "command_accuracy": 0.1}
     return reports.Report(
-        role="polecat", adapter=reports.AdapterRef(path="/d/adapters/polecat/v1", version="v1", config_digest="c"),
-        datasets={}, base_val_loss=7.0, adapter_val_loss=5.0, base_val_perplexity=1.0, adapter_val_perplexity=1.0,
-        val_tokens=100, val_rows=4, base_scenario_score=0.5, adapter_scenario_score=0.5, min_parse_rate=0.5,
-        scenarios=[reports.ScenarioOutcome(id="s1", behaviours={}, base_calls=[], adapter_calls=[],
-                                           base_reply="ok", adapter_reply=reply)],
-        replay=reports.Replay(points=10, dtype="float32", base=reports.Metrics(**weak),
-                              adapter=reports.Metrics(**metrics), examples=[]),
-        memorization=memorization)
+        role="polecat",
+        adapter=reports.AdapterRef(path="/d/adapters/polecat/v1", version="v1", config_digest="c"),
+        datasets={},
+        base_val_loss=7.0,
+        adapter_val_loss=5.0,
+        base_val_perplexity=1.0,
+        adapter_val_perplexity=1.0,
+        val_tokens=100,
+        val_rows=4,
+        base_scenario_score=0.5,
+        adapter_scenario_score=0.5,
+        min_parse_rate=0.5,
+        scenarios=[
+            reports.ScenarioOutcome(
+                id="s1", behaviours={}, base_calls=[], adapter_calls=[], base_reply="ok", adapter_reply=reply
+            )
+        ],
+        replay=reports.Replay(
+            points=10, dtype="float32", base=reports.Metrics(**weak), adapter=reports.Metrics(**metrics), examples=[]
+        ),
+        memorization=memorization,
+    )
 
 
 def _result(leaks: int) -> dict:
     leak = {"kind": "github_token", "hash": "ab" * 32, "session_id": "s1", "detected": True}
-    return {"recorded": 3, "distinct": 2, "probed": 2, "without_context": 0, "max_new_tokens": 48,
-            "leaks": [leak] * leaks, "other_secrets": {}, "passed": leaks == 0,
-            "leaked_kinds": {"github_token": leaks} if leaks else {}}
+    return {
+        "recorded": 3,
+        "distinct": 2,
+        "probed": 2,
+        "without_context": 0,
+        "max_new_tokens": 48,
+        "leaks": [leak] * leaks,
+        "other_secrets": {},
+        "passed": leaks == 0,
+        "leaked_kinds": {"github_token": leaks} if leaks else {},
+    }
 
 
 def test_promotion_refuses_an_adapter_that_reproduced_a_removed_secret():
@@ -203,8 +261,9 @@ def test_promoted_adapter_records_a_leaky_adapter_then_fails(tmp_path):
 
     gastown = GastownConfig(data_dir=str(tmp_path / "data"), sessions_dir=str(tmp_path))
     with pytest.raises(dg.Failure, match="not promoted: it reproduced 1 secret"):
-        promoted_adapter(dg.build_asset_context(partition_key="polecat"), gastown=gastown,
-                         eval_report=_report(_result(1)))
+        promoted_adapter(
+            dg.build_asset_context(partition_key="polecat"), gastown=gastown, eval_report=_report(_result(1))
+        )
     registry = orjson.loads((tmp_path / "data/adapters/polecat/registry.json").read_bytes())
     assert registry["current"] is None and registry["history"][-1]["promoted"] is False
     assert "reproduced 1 secret(s)" in registry["history"][-1]["reason"]

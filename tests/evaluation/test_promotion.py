@@ -17,24 +17,40 @@ def _adapters(root, *versions):
 
 
 def _metrics(command, parse=1.0):
-    return reports.Metrics(points=10, parse_rate=parse, tool_accuracy=command, command_accuracy=command,
-                           latency_p50_s=1.0, latency_p95_s=1.5)
+    return reports.Metrics(
+        points=10,
+        parse_rate=parse,
+        tool_accuracy=command,
+        command_accuracy=command,
+        latency_p50_s=1.0,
+        latency_p95_s=1.5,
+    )
 
 
 def _report(version, loss, base=7.0, regress=False, command=0.8, parse=1.0):
     return reports.Report(
-        role="crew", adapter=reports.AdapterRef(path=f"/d/adapters/crew/{version}", version=version, config_digest="c"),
-        datasets={"train_dataset": "t"}, base_val_loss=base, adapter_val_loss=loss, base_val_perplexity=1.0,
-        adapter_val_perplexity=1.0, val_tokens=100, val_rows=4, base_scenario_score=0.5,
-        adapter_scenario_score=0.0 if regress else 0.5, scenarios=[], min_parse_rate=0.9,
-        replay=reports.Replay(points=10, dtype="float32", base=_metrics(0.2, 0.4), adapter=_metrics(command, parse),
-                              examples=[]))
+        role="crew",
+        adapter=reports.AdapterRef(path=f"/d/adapters/crew/{version}", version=version, config_digest="c"),
+        datasets={"train_dataset": "t"},
+        base_val_loss=base,
+        adapter_val_loss=loss,
+        base_val_perplexity=1.0,
+        adapter_val_perplexity=1.0,
+        val_tokens=100,
+        val_rows=4,
+        base_scenario_score=0.5,
+        adapter_scenario_score=0.0 if regress else 0.5,
+        scenarios=[],
+        min_parse_rate=0.9,
+        replay=reports.Replay(
+            points=10, dtype="float32", base=_metrics(0.2, 0.4), adapter=_metrics(command, parse), examples=[]
+        ),
+    )
 
 
 def test_promotes_only_an_adapter_better_than_base_and_current(tmp_path):
     store, role_dir = _adapters(tmp_path, "v1", "v2", "v3", "v4")
-    steps = [("v1", 6.0, False, True), ("v2", 6.5, False, False), ("v3", 8.0, False, False),
-             ("v4", 5.5, True, False)]
+    steps = [("v1", 6.0, False, True), ("v2", 6.5, False, False), ("v3", 8.0, False, False), ("v4", 5.5, True, False)]
     for version, loss, regress, promoted in steps:
         current = promotion.current_entry(promotion.read_registry(store, "crew"))
         decision = promotion.decide(_report(version, loss, regress=regress), current)
@@ -45,7 +61,11 @@ def test_promotes_only_an_adapter_better_than_base_and_current(tmp_path):
     registry = orjson.loads((role_dir / "registry.json").read_bytes())
     assert registry["current"] == "v1"
     assert [(h["version"], h["promoted"]) for h in registry["history"]] == [
-        ("v1", True), ("v2", False), ("v3", False), ("v4", False)]
+        ("v1", True),
+        ("v2", False),
+        ("v3", False),
+        ("v4", False),
+    ]
     assert "held-out loss 8.0000 is not below the base's 7.0000" in registry["history"][2]["reason"]
     assert "scenario" in registry["history"][3]["reason"]
     assert os.readlink(role_dir / "current") == "v1" and (role_dir / "current").resolve() == role_dir / "v1"
@@ -65,7 +85,7 @@ def test_same_version_twice_is_not_promoted_again():
 
 
 def test_an_adapter_that_calls_the_wrong_commands_or_no_calls_is_not_promoted(tmp_path):
-    store, role_dir = _adapters(tmp_path, "v1", "v2")
+    store, _role_dir = _adapters(tmp_path, "v1", "v2")
     worse = promotion.decide(_report("v1", 5.0, command=0.2), None)
     assert not worse.promote and "command accuracy 20% does not beat the base's 20%" in worse.reason
     mute = promotion.decide(_report("v2", 5.0, parse=0.5), None)

@@ -2,13 +2,13 @@
 
 import orjson
 
+from gastown_assets.config import EvalSpec
 from gastown_assets.evaluation import report as reports
 from gastown_assets.evaluation.loss import LossResult
 from gastown_assets.evaluation.plot import loss_curve_png
 from gastown_assets.evaluation.replay import DecisionPoint, Reply
 from gastown_assets.evaluation.run import Evaluation
 from gastown_assets.evaluation.scenarios import ScenarioResult
-from gastown_assets.config import EvalSpec
 
 HISTORY = [{"loss": 7.1, "step": 1}, {"loss": 6.5, "step": 2}, {"eval_loss": 6.6, "step": 2}, {"loss": 6.0, "step": 3}]
 SPEC = EvalSpec(replay_points=10, max_new_tokens=64, min_parse_rate=0.9, loss_rows=8, examples=2)
@@ -18,8 +18,9 @@ READ = {"name": "Read", "arguments": {"file_path": "/w/x.go"}}
 
 
 def _point(call, session="s1"):
-    return DecisionPoint(session, [{"role": "system", "content": "polecat"},
-                                   {"role": "user", "content": "Work your hook."}], call)
+    return DecisionPoint(
+        session, [{"role": "system", "content": "polecat"}, {"role": "user", "content": "Work your hook."}], call
+    )
 
 
 def _evaluation(tuned_calls, base_loss=7.0, tuned_loss=6.0):
@@ -28,13 +29,26 @@ def _evaluation(tuned_calls, base_loss=7.0, tuned_loss=6.0):
     tuned = [Reply("", c, 0.9 + i / 10) for i, c in enumerate(tuned_calls)]
     sc_base = [ScenarioResult("hook-first", "I will look.", [], {"runs gt hook": False})]
     sc_tuned = [ScenarioResult("hook-first", "<tool_call>...", [HOOK], {"runs gt hook": True})]
-    return Evaluation(LossResult(base_loss, 100, 4), LossResult(tuned_loss, 100, 4), sc_base, sc_tuned, points,
-                      base, tuned, "bfloat16")
+    return Evaluation(
+        LossResult(base_loss, 100, 4),
+        LossResult(tuned_loss, 100, 4),
+        sc_base,
+        sc_tuned,
+        points,
+        base,
+        tuned,
+        "bfloat16",
+    )
 
 
 def _report(ev):
-    return reports.build_report("polecat", reports.AdapterRef(path="/a/v1", version="v1", config_digest="c1"),
-                                {"train_dataset": "t1", "val_dataset": "v1"}, ev, SPEC)
+    return reports.build_report(
+        "polecat",
+        reports.AdapterRef(path="/a/v1", version="v1", config_digest="c1"),
+        {"train_dataset": "t1", "val_dataset": "v1"},
+        ev,
+        SPEC,
+    )
 
 
 def test_report_shows_replay_loss_and_scenarios_side_by_side_with_lineage():
@@ -83,6 +97,11 @@ def test_loss_curve_is_a_png():
 
 def test_the_tiny_wiring_profile_gates_on_loss_only():
     ev = _evaluation([None, None, None, None])
-    tiny = reports.build_report("polecat", reports.AdapterRef(path="/a/v1", version="v1", config_digest="c1"), {}, ev,
-                                SPEC.model_copy(update={"gate": "loss"}))
+    tiny = reports.build_report(
+        "polecat",
+        reports.AdapterRef(path="/a/v1", version="v1", config_digest="c1"),
+        {},
+        ev,
+        SPEC.model_copy(update={"gate": "loss"}),
+    )
     assert tiny.beats_base and not _report(ev).beats_base

@@ -2,9 +2,9 @@
 
 import pytest
 
+from gastown_assets.config import ConfigError, role_names
 from gastown_assets.evaluation.replay import first_call
 from gastown_assets.evaluation.scenarios import Behaviour, ScenarioResult, load_scenarios, met, score
-from gastown_assets.config import ConfigError, role_names
 from tests.support import CONFIG_DIR
 
 HOOK = Behaviour(behaviour="runs gt hook", tool="Bash", argument="command", pattern=r"\bgt hook\b")

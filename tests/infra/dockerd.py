@@ -26,8 +26,19 @@ from pathlib import Path
 
 SUITE = "bookworm"
 # What a CPython built on bookworm (and the venv's wheels) load from the system; DESIGN.md.
-BASE_PACKAGES = ("libssl3", "libsqlite3-0", "libexpat1", "libreadline8", "libncursesw6", "libffi8",
-                 "libbz2-1.0", "liblzma5", "zlib1g", "libuuid1", "ca-certificates")
+BASE_PACKAGES = (
+    "libssl3",
+    "libsqlite3-0",
+    "libexpat1",
+    "libreadline8",
+    "libncursesw6",
+    "libffi8",
+    "libbz2-1.0",
+    "liblzma5",
+    "zlib1g",
+    "libuuid1",
+    "ca-certificates",
+)
 TOOLS = ("dockerd", "containerd", "runc", "debootstrap")
 SBIN_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -47,8 +58,11 @@ def missing_tools() -> list[str]:
 def apt_mirror(suite: str = SUITE, etc: Path = Path("/etc/apt")) -> str | None:
     """The mirror apt already uses for `suite` (deb822 .sources or one-line .list), so
     debootstrap goes where apt goes; None lets debootstrap pick its default."""
-    files = [etc / "sources.list", *sorted((etc / "sources.list.d").glob("*.list")),
-             *sorted((etc / "sources.list.d").glob("*.sources"))]
+    files = [
+        etc / "sources.list",
+        *sorted((etc / "sources.list.d").glob("*.list")),
+        *sorted((etc / "sources.list.d").glob("*.sources")),
+    ]
     for path in files:
         try:
             text = path.read_text()
@@ -57,8 +71,11 @@ def apt_mirror(suite: str = SUITE, etc: Path = Path("/etc/apt")) -> str | None:
         if path.suffix == ".sources":
             for stanza in re.split(r"\n\s*\n", text):
                 fields = dict(re.findall(r"(?m)^(\w[\w-]*):\s*(.*)$", stanza))
-                if ("deb" in fields.get("Types", "").split() and suite in fields.get("Suites", "").split()
-                        and fields.get("Enabled", "yes") != "no"):
+                if (
+                    "deb" in fields.get("Types", "").split()
+                    and suite in fields.get("Suites", "").split()
+                    and fields.get("Enabled", "yes") != "no"
+                ):
                     return fields["URIs"].split()[0]
         else:
             for line in text.splitlines():
@@ -79,14 +96,20 @@ def base_image_tarball(cache_dir: Path, suite: str = SUITE, packages=BASE_PACKAG
             return tarball
         with tempfile.TemporaryDirectory(dir=cache_dir, prefix=".build-") as work:
             rootfs, log = Path(work) / "rootfs", cache_dir / "debootstrap.log"
-            cmd = [which("debootstrap") or "debootstrap", "--variant=minbase",
-                   f"--include={','.join(packages)}", suite, str(rootfs)]
+            cmd = [
+                which("debootstrap") or "debootstrap",
+                "--variant=minbase",
+                f"--include={','.join(packages)}",
+                suite,
+                str(rootfs),
+            ]
             mirror = apt_mirror(suite)
             if mirror:
                 cmd.append(mirror)
             with open(log, "wb") as out:
-                done = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT,
-                                      env={**os.environ, "PATH": _search_path()})
+                done = subprocess.run(
+                    cmd, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "PATH": _search_path()}
+                )
             if done.returncode != 0:
                 tail = log.read_text(errors="replace").splitlines()[-30:]
                 raise RuntimeError(f"debootstrap exited with {done.returncode}; {log}:\n" + "\n".join(tail))
@@ -151,20 +174,37 @@ class Dockerd:
         self.log = root / "dockerd.log"
         self.proc: subprocess.Popen | None = None
 
-    def start(self, timeout: float = 90) -> "Dockerd":
-        import docker
+    def start(self, timeout: float = 90) -> Dockerd:
 
         self.root.mkdir(parents=True, exist_ok=True)
         config = self.root / "daemon.json"
         config.write_text("{}\n")  # never read the machine's /etc/docker/daemon.json
-        cmd = [which("dockerd") or "dockerd", "--host", self.host, "--config-file", str(config),
-               "--data-root", str(self.data_root), "--exec-root", str(self.exec_root),
-               "--pidfile", str(self.root / "docker.pid"),
-               "--bridge", "none", "--iptables=false", "--ip-masq=false"]
+        cmd = [
+            which("dockerd") or "dockerd",
+            "--host",
+            self.host,
+            "--config-file",
+            str(config),
+            "--data-root",
+            str(self.data_root),
+            "--exec-root",
+            str(self.exec_root),
+            "--pidfile",
+            str(self.root / "docker.pid"),
+            "--bridge",
+            "none",
+            "--iptables=false",
+            "--ip-masq=false",
+        ]
         with open(self.log, "wb") as log:
-            self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                         start_new_session=True,
-                                         env={**os.environ, "PATH": _search_path()})
+            self.proc = subprocess.Popen(
+                cmd,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                env={**os.environ, "PATH": _search_path()},
+            )
         deadline = time.monotonic() + timeout
         while True:
             if self.proc.poll() is not None:
@@ -228,7 +268,6 @@ class Dockerd:
         """Unmount what the daemon left and delete its data root (image layers: hundreds of MB;
         pytest keeps the last few tmp dirs)."""
         for point in self.leftover_mounts():
-            subprocess.run(["umount", "-l", point], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                           check=False)
+            subprocess.run(["umount", "-l", point], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
         for path in (self.data_root, self.exec_root):
             shutil.rmtree(path, ignore_errors=True)

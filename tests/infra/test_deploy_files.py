@@ -55,7 +55,9 @@ def test_both_deployments_keep_outputs_in_a_bucket_with_credentials_from_the_env
     assert compose_env["AWS_SECRET_ACCESS_KEY"] == "${AWS_SECRET_ACCESS_KEY:-}"  # never a value in the file
     passed_on = set(_launcher()["env_vars"])
     assert {"GASTOWN_WORK_DIR", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL"} <= passed_on
-    [deployment] = yaml.safe_load((INFRA / "k8s" / "values.yaml").read_text())["dagster-user-deployments"]["deployments"]
+    [deployment] = yaml.safe_load((INFRA / "k8s" / "values.yaml").read_text())["dagster-user-deployments"][
+        "deployments"
+    ]
     env = {e["name"]: e.get("value") for e in deployment["env"]}
     assert env["GASTOWN_DATA_DIR"].startswith("s3://")
     assert "AWS_SECRET_ACCESS_KEY" not in env and "AWS_ACCESS_KEY_ID" not in env  # from the secret

@@ -48,8 +48,10 @@ def _docker_skip_reason() -> str | None:
 
 
 GPU_ENV = {
-    "DAGSTER_POSTGRES_HOSTNAME": "postgres", "DAGSTER_POSTGRES_USER": "dagster",
-    "DAGSTER_POSTGRES_PASSWORD": "secret", "DAGSTER_POSTGRES_DB": "dagster",
+    "DAGSTER_POSTGRES_HOSTNAME": "postgres",
+    "DAGSTER_POSTGRES_USER": "dagster",
+    "DAGSTER_POSTGRES_PASSWORD": "secret",
+    "DAGSTER_POSTGRES_DB": "dagster",
     "GASTOWN_IMAGE": "gastown-train:test",
 }
 
@@ -71,7 +73,8 @@ def _gpu_launcher(config):
 
     data = config["run_launcher"]
     return ConfigurableClassData(data["module"], data["class"], yaml.safe_dump(data["config"])).rehydrate(
-        as_type=RunLauncher)
+        as_type=RunLauncher
+    )
 
 
 def test_gpu_dagster_yaml_is_a_valid_instance_with_postgres_queue_monitoring_and_one_gpu_slot(gpu_instance_config):
@@ -97,8 +100,12 @@ def test_gpu_dagster_yaml_launches_runs_with_nvidia_gpus(gpu_instance_config):
     assert {"GASTOWN_PROFILE=gpu", "WANDB_API_KEY"} <= set(launcher.env_vars)  # the key only via env
     kwargs = launcher.container_kwargs
     # What docker-py does with these kwargs in containers.create (API 1.41 = Docker 20.10).
-    host_config = docker.types.HostConfig(version="1.41", device_requests=kwargs["device_requests"],
-                                          shm_size=kwargs["shm_size"], ulimits=kwargs.get("ulimits"))
+    host_config = docker.types.HostConfig(
+        version="1.41",
+        device_requests=kwargs["device_requests"],
+        shm_size=kwargs["shm_size"],
+        ulimits=kwargs.get("ulimits"),
+    )
     [request] = host_config["DeviceRequests"]
     assert isinstance(request, docker.types.DeviceRequest)
     assert request.driver == "nvidia" and request.capabilities == [["gpu"]] and request.count == -1
@@ -147,38 +154,77 @@ def launched_run(dockerd, base_image, tmp_path_factory):
         "HOME": str(root / "home"),
     }
     mounts = outermost([*python_mounts(), REPO, root])
-    (home / "dagster.yaml").write_text(yaml.safe_dump({
-        "run_coordinator": {"module": "dagster.core.run_coordinator", "class": "DefaultRunCoordinator"},
-        "run_launcher": {"module": "dagster_docker", "class": "DockerRunLauncher", "config": {
-            "image": base_image,
-            "network": "host",
-            "env_vars": [*env, f"PATH={venv_bin}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-                         "HF_HUB_OFFLINE=1", "AXOLOTL_DO_NOT_TRACK=1", "WANDB_MODE=disabled"],
-            "container_kwargs": {
-                "volumes": [f"{p}:{p}:{'rw' if p == root else 'ro'}" for p in mounts],
-                "working_dir": str(REPO),
-                "labels": {"gastown-test": "docker-launcher"},
-            },
-        }},
-        "telemetry": {"enabled": False},
-        "nux": {"enabled": False},
-    }))
+    (home / "dagster.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "run_coordinator": {"module": "dagster.core.run_coordinator", "class": "DefaultRunCoordinator"},
+                "run_launcher": {
+                    "module": "dagster_docker",
+                    "class": "DockerRunLauncher",
+                    "config": {
+                        "image": base_image,
+                        "network": "host",
+                        "env_vars": [
+                            *env,
+                            f"PATH={venv_bin}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                            "HF_HUB_OFFLINE=1",
+                            "AXOLOTL_DO_NOT_TRACK=1",
+                            "WANDB_MODE=disabled",
+                        ],
+                        "container_kwargs": {
+                            "volumes": [f"{p}:{p}:{'rw' if p == root else 'ro'}" for p in mounts],
+                            "working_dir": str(REPO),
+                            "labels": {"gastown-test": "docker-launcher"},
+                        },
+                    },
+                },
+                "telemetry": {"enabled": False},
+                "nux": {"enabled": False},
+            }
+        )
+    )
 
     run_id = str(uuid.uuid4())
-    launch = [str(venv_bin / "dagster"), "job", "launch", "-m", "gastown_assets.definitions", "-a", "defs",
-              "-j", "__ASSET_JOB", "--run-id", run_id, "--tags", json.dumps({"dagster/partition": ROLE}),
-              "--config-json", json.dumps({"execution": {"config": {"in_process": {}}}})]
+    launch = [
+        str(venv_bin / "dagster"),
+        "job",
+        "launch",
+        "-m",
+        "gastown_assets.definitions",
+        "-a",
+        "defs",
+        "-j",
+        "__ASSET_JOB",
+        "--run-id",
+        run_id,
+        "--tags",
+        json.dumps({"dagster/partition": ROLE}),
+        "--config-json",
+        json.dumps({"execution": {"config": {"in_process": {}}}}),
+    ]
     started = time.monotonic()
     host_env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKER_")}  # no TLS, no context
-    done = subprocess.run(launch, cwd=REPO, capture_output=True, text=True, timeout=180,
-                          env={**host_env, **env, "DOCKER_HOST": dockerd.host})
+    done = subprocess.run(
+        launch,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env={**host_env, **env, "DOCKER_HOST": dockerd.host},
+    )
     assert done.returncode == 0, f"dagster job launch failed:\n{done.stdout}\n{done.stderr}"
 
     instance = DagsterInstance.from_config(str(home))
     client = dockerd.client()
     run = _wait_for_run(instance, client, run_id, started)
-    yield {"run": run, "instance": instance, "client": client, "data": data, "base_image": base_image,
-           "seconds": time.monotonic() - started}
+    yield {
+        "run": run,
+        "instance": instance,
+        "client": client,
+        "data": data,
+        "base_image": base_image,
+        "seconds": time.monotonic() - started,
+    }
     instance.dispose()
 
 
@@ -198,11 +244,14 @@ def _wait_for_run(instance, client, run_id: str, started: float):
             if container.status == "exited":
                 exited_at = exited_at or time.monotonic()
                 if time.monotonic() - exited_at > 30:
-                    raise AssertionError(f"container exited with {container.attrs['State']['ExitCode']} but run "
-                                         f"{run_id} is {run.status}:\n{_tail(container)}")
+                    raise AssertionError(
+                        f"container exited with {container.attrs['State']['ExitCode']} but run "
+                        f"{run_id} is {run.status}:\n{_tail(container)}"
+                    )
         if time.monotonic() - started > RUN_TIMEOUT_S:
-            raise AssertionError(f"run {run_id} not finished after {RUN_TIMEOUT_S} s: "
-                                 f"{run.status if run else 'never created'}")
+            raise AssertionError(
+                f"run {run_id} not finished after {RUN_TIMEOUT_S} s: {run.status if run else 'never created'}"
+            )
         time.sleep(2)
 
 
@@ -219,8 +268,9 @@ def _failure_report(instance, run) -> str:
 
     kinds = (DagsterEventType.STEP_FAILURE, DagsterEventType.RUN_FAILURE, DagsterEventType.ENGINE_EVENT)
     records = [r for r in instance.all_logs(run.run_id) if r.dagster_event and r.dagster_event.event_type in kinds]
-    return "\n".join(str(r.dagster_event.message) + " " + str(r.dagster_event.event_specific_data)[:2000]
-                     for r in records[-10:])
+    return "\n".join(
+        str(r.dagster_event.message) + " " + str(r.dagster_event.event_specific_data)[:2000] for r in records[-10:]
+    )
 
 
 @pytest.mark.docker

@@ -8,8 +8,10 @@ from __future__ import annotations
 from pathlib import Path
 
 PROMPT = [{"role": "user", "content": "A bead is waiting. What next?"}]
-TARGETS = {"polecat": {"name": "Bash", "arguments": {"command": "gt hook"}},
-           "crew": {"name": "Bash", "arguments": {"command": "gt mail inbox"}}}
+TARGETS = {
+    "polecat": {"name": "Bash", "arguments": {"command": "gt hook"}},
+    "crew": {"name": "Bash", "arguments": {"command": "gt mail inbox"}},
+}
 
 
 def teach(base_dir: str, out_dir: Path, call: dict, *, rank: int = 8, steps: int = 12, seed: int = 0) -> Path:
@@ -21,15 +23,20 @@ def teach(base_dir: str, out_dir: Path, call: dict, *, rank: int = 8, steps: int
     torch.manual_seed(seed)
     tokenizer = AutoTokenizer.from_pretrained(base_dir)
     model = AutoModelForCausalLM.from_pretrained(base_dir, dtype=torch.float32)
-    cfg = LoraConfig(r=rank, lora_alpha=2 * rank, lora_dropout=0.0, task_type="CAUSAL_LM",
-                     target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"])
+    cfg = LoraConfig(
+        r=rank,
+        lora_alpha=2 * rank,
+        lora_dropout=0.0,
+        task_type="CAUSAL_LM",
+        target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
+    )
     model = get_peft_model(model, cfg)
     answer = {"role": "assistant", "tool_calls": [{"type": "function", "function": call}]}
     prompt = tokenizer.apply_chat_template(PROMPT, add_generation_prompt=True, tokenize=False)
     full = tokenizer.apply_chat_template([*PROMPT, answer], tokenize=False)
     ids = tokenizer(full, return_tensors="pt", add_special_tokens=False)["input_ids"]
     labels = ids.clone()
-    labels[:, :len(tokenizer(prompt, add_special_tokens=False)["input_ids"])] = -100
+    labels[:, : len(tokenizer(prompt, add_special_tokens=False)["input_ids"])] = -100
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=5e-3)
     model.train()
     for _ in range(steps):
@@ -47,16 +54,33 @@ def promote(store, role: str, version: str, base_digest: str, loss: float = 1.5)
     from gastown_assets.evaluation import promotion
     from gastown_assets.evaluation import report as reports
 
-    metrics = reports.Metrics(points=4, parse_rate=1.0, tool_accuracy=1.0, command_accuracy=1.0,
-                              latency_p50_s=0.1, latency_p95_s=0.2)
+    metrics = reports.Metrics(
+        points=4, parse_rate=1.0, tool_accuracy=1.0, command_accuracy=1.0, latency_p50_s=0.1, latency_p95_s=0.2
+    )
     report = reports.Report(
-        role=role, adapter=reports.AdapterRef(path=store.uri(f"adapters/{role}/{version}"), version=version,
-                                              config_digest="c0ffee"),
+        role=role,
+        adapter=reports.AdapterRef(
+            path=store.uri(f"adapters/{role}/{version}"), version=version, config_digest="c0ffee"
+        ),
         datasets={"train_dataset": "t", "val_dataset": "v", "base_model": base_digest},
-        base_val_loss=7.0, adapter_val_loss=loss, base_val_perplexity=1096.6, adapter_val_perplexity=4.5,
-        val_tokens=100, val_rows=4, base_scenario_score=0.0, adapter_scenario_score=1.0, scenarios=[],
-        min_parse_rate=0.9, replay=reports.Replay(points=4, dtype="float32", base=metrics.model_copy(
-            update={"parse_rate": 0.0, "command_accuracy": 0.0, "tool_accuracy": 0.0}), adapter=metrics, examples=[]))
+        base_val_loss=7.0,
+        adapter_val_loss=loss,
+        base_val_perplexity=1096.6,
+        adapter_val_perplexity=4.5,
+        val_tokens=100,
+        val_rows=4,
+        base_scenario_score=0.0,
+        adapter_scenario_score=1.0,
+        scenarios=[],
+        min_parse_rate=0.9,
+        replay=reports.Replay(
+            points=4,
+            dtype="float32",
+            base=metrics.model_copy(update={"parse_rate": 0.0, "command_accuracy": 0.0, "tool_accuracy": 0.0}),
+            adapter=metrics,
+            examples=[],
+        ),
+    )
     decision = promotion.decide(report, promotion.current_entry(promotion.read_registry(store, role)))
     assert decision.promote, decision.reason
     promotion.point_current(store, role, version)
@@ -70,8 +94,12 @@ def untrained(base_dir: str, out_dir: Path, **lora) -> Path:
     from transformers import AutoModelForCausalLM
 
     model = AutoModelForCausalLM.from_pretrained(base_dir, dtype=torch.float32)
-    settings = {"r": 8, "lora_alpha": 16, "task_type": "CAUSAL_LM",
-                "target_modules": ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]}
+    settings = {
+        "r": 8,
+        "lora_alpha": 16,
+        "task_type": "CAUSAL_LM",
+        "target_modules": ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
+    }
     safe = lora.pop("safe_serialization", True)
     get_peft_model(model, LoraConfig(**{**settings, **lora})).save_pretrained(out_dir, safe_serialization=safe)
     return out_dir

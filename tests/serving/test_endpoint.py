@@ -2,7 +2,6 @@
 `openai` client. Two role adapters (SmolLM2 + LoRA, each taught a different call) and the base
 answer concurrently; unknown models, bad requests, the bind address and a new promotion."""
 
-from pathlib import Path
 import json
 import os
 import shutil
@@ -11,6 +10,7 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import openai
 import psutil
@@ -48,12 +48,23 @@ def server(fleet, tmp_path_factory):
     store, _ = fleet
     port = _free_port()
     log_path = tmp_path_factory.mktemp("serve") / "serve.log"
-    env = {**os.environ, "GASTOWN_DATA_DIR": store.url, "GASTOWN_PROFILE": "local", "PYTHONPATH": str(REPO),
-           "GASTOWN_CONFIG_DIR": str(CONFIG_DIR), "HF_HUB_OFFLINE": "1"}
+    env = {
+        **os.environ,
+        "GASTOWN_DATA_DIR": store.url,
+        "GASTOWN_PROFILE": "local",
+        "PYTHONPATH": str(REPO),
+        "GASTOWN_CONFIG_DIR": str(CONFIG_DIR),
+        "HF_HUB_OFFLINE": "1",
+    }
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "gastown_assets", "serve", "--port", str(port),
-                                 "--watch-s", "1"], env=env, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True, cwd=REPO)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "gastown_assets", "serve", "--port", str(port), "--watch-s", "1"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            cwd=REPO,
+        )
     url = f"http://127.0.0.1:{port}/v1"
     try:
         _wait_ready(proc, url, log_path)
@@ -123,13 +134,25 @@ def test_an_unknown_model_is_a_404_naming_the_models_served(server):
     assert "model 'mayor' is not served here; served models: base, crew, polecat" in str(err.value)
 
 
-@pytest.mark.parametrize("messages, param", [
-    ([], "messages"),
-    ([{"role": "robot", "content": "hi"}], "messages[0].role"),
-    ([*PROMPT, {"role": "assistant", "tool_calls": [{"id": "c1", "type": "function",
-                                                     "function": {"name": "Bash", "arguments": "{not json"}}]}],
-     "messages[1].tool_calls[0].function.arguments"),
-])
+@pytest.mark.parametrize(
+    "messages, param",
+    [
+        ([], "messages"),
+        ([{"role": "robot", "content": "hi"}], "messages[0].role"),
+        (
+            [
+                *PROMPT,
+                {
+                    "role": "assistant",
+                    "tool_calls": [
+                        {"id": "c1", "type": "function", "function": {"name": "Bash", "arguments": "{not json"}}
+                    ],
+                },
+            ],
+            "messages[1].tool_calls[0].function.arguments",
+        ),
+    ],
+)
 def test_a_malformed_request_is_a_400_naming_the_field(server, messages, param):
     _, url, _ = server
     with pytest.raises(openai.BadRequestError) as err:
@@ -155,15 +178,32 @@ def test_prior_tool_calls_and_results_are_rendered_with_the_training_template(se
 
     _, url, _ = server
     _, base = fleet
-    history = [*PROMPT,
-               {"role": "assistant", "content": None, "tool_calls": [
-                   {"id": "c1", "type": "function", "function": {"name": "Bash", "arguments": '{"command": "gt hook"}'}}]},
-               {"role": "tool", "tool_call_id": "c1", "content": "gt-42: fix the flaky test"}]
-    reply = _ask(url, "polecat", messages=history,
-                 tools=[{"type": "function", "function": {"name": "Bash", "parameters": {"type": "object"}}}])
+    history = [
+        *PROMPT,
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {"id": "c1", "type": "function", "function": {"name": "Bash", "arguments": '{"command": "gt hook"}'}}
+            ],
+        },
+        {"role": "tool", "tool_call_id": "c1", "content": "gt-42: fix the flaky test"},
+    ]
+    reply = _ask(
+        url,
+        "polecat",
+        messages=history,
+        tools=[{"type": "function", "function": {"name": "Bash", "parameters": {"type": "object"}}}],
+    )
     tokenizer = AutoTokenizer.from_pretrained(base.name_or_path)
-    rows = [PROMPT[0], {"role": "assistant", "tool_calls": [{"type": "function", "function": {
-        "name": "Bash", "arguments": '{"command": "gt hook"}'}}]}, {"role": "tool", "content": "gt-42: fix the flaky test"}]
+    rows = [
+        PROMPT[0],
+        {
+            "role": "assistant",
+            "tool_calls": [{"type": "function", "function": {"name": "Bash", "arguments": '{"command": "gt hook"}'}}],
+        },
+        {"role": "tool", "content": "gt-42: fix the flaky test"},
+    ]
     expected = tokenizer.apply_chat_template(as_trained(rows), add_generation_prompt=True, return_dict=True)
     assert reply.usage.prompt_tokens == len(expected["input_ids"])
 
@@ -174,15 +214,20 @@ def test_a_streamed_reply_carries_the_tool_call(server):
     chunks = list(stream)
     calls = [c for ch in chunks for c in (ch.choices[0].delta.tool_calls or [])]
     assert [(c.function.name, json.loads(c.function.arguments)) for c in calls] == [
-        ("Bash", TARGETS["polecat"]["arguments"])]
+        ("Bash", TARGETS["polecat"]["arguments"])
+    ]
     assert chunks[-1].choices[0].finish_reason == "tool_calls"
 
 
 def test_the_server_binds_127_0_0_1_only(server):
     proc, url, _ = server
     port = int(url.rsplit(":", 1)[1].split("/")[0])
-    listening = {c.laddr.ip for p in [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
-                 for c in p.net_connections("inet") if c.status == psutil.CONN_LISTEN and c.laddr.port == port}
+    listening = {
+        c.laddr.ip
+        for p in [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
+        for c in p.net_connections("inet")
+        if c.status == psutil.CONN_LISTEN and c.laddr.port == port
+    }
     assert listening == {"127.0.0.1"}
 
 

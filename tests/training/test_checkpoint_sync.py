@@ -1,34 +1,47 @@
 """Checkpoints follow the bucket: a trainer killed after a checkpoint on one machine resumes on
 another machine that has an empty working copy and shares only the bucket (a real S3 server)."""
 
-from pathlib import Path
 import os
 import signal
 import subprocess
 import sys
 import time
 import uuid
+from pathlib import Path
 
 import orjson
 import pytest
 
+from gastown_assets.config import Project
 from gastown_assets.settings import storage_options
 from gastown_assets.storage import DataStore
 from gastown_assets.training import remote, tiny_model
-from gastown_assets.config import Project
 from tests.support import CONFIG_DIR, REPO
 
-ROWS = [{"messages": [{"role": "system", "content": "You are a polecat."},
-                      {"role": "user", "content": f"Run step {i} of the hook."},
-                      {"role": "assistant", "content": f"Step {i} done: ran the tests, all green."}]}
-        for i in range(48)]
+ROWS = [
+    {
+        "messages": [
+            {"role": "system", "content": "You are a polecat."},
+            {"role": "user", "content": f"Run step {i} of the hook."},
+            {"role": "assistant", "content": f"Step {i} done: ran the tests, all green."},
+        ]
+    }
+    for i in range(48)
+]
 WORK = "adapters/polecat/.work-v1"
 
 
 def _trainer(job: str, env: dict, work_dir, **kwargs):
     cmd = [sys.executable, "-m", "gastown_assets.training.run", job]
-    return subprocess.Popen(cmd, env={**env, "GASTOWN_WORK_DIR": str(work_dir)}, cwd=REPO, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, **kwargs)
+    return subprocess.Popen(
+        cmd,
+        env={**env, "GASTOWN_WORK_DIR": str(work_dir)},
+        cwd=REPO,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        **kwargs,
+    )
 
 
 @pytest.mark.slow
@@ -38,19 +51,31 @@ def test_a_retry_with_an_empty_work_dir_resumes_from_the_last_uploaded_checkpoin
     first = DataStore.open(url, tmp_path / "first-box", storage_options(url, s3_server.env))
     # the inputs, as the base_model and dataset assets leave them: local, and in the bucket
     spec = Project(CONFIG_DIR, "tiny", Path("/data")).profile.tiny_model.model_copy(
-        update={"pretrain_steps": 0, "pretrain_chars": 20_000, "vocab_size": 600})
+        update={"pretrain_steps": 0, "pretrain_chars": 20_000, "vocab_size": 600}
+    )
     model = first.local / "models/tiny-qwen2"
     tiny_model.build(spec, [r["messages"][2]["content"] for r in ROWS], model)
     first.put_dir(model, "models/tiny-qwen2", sorted(p.name for p in model.iterdir() if p.is_file()))
     for name, rows in (("train", ROWS[:40]), ("val", ROWS[40:])):
         first.write_bytes(f"datasets/polecat/v1/{name}.jsonl", b"".join(orjson.dumps(r) + b"\n" for r in rows))
-    resolved = Project(CONFIG_DIR, "tiny", first.local).resolve("polecat",
-                       train_path=first.local / "datasets/polecat/v1/train.jsonl",
-                       val_path=first.local / "datasets/polecat/v1/val.jsonl")
-    cfg = {**resolved.axolotl, "base_model": str(model), "max_steps": 8, "save_steps": 2, "eval_steps": 4,
-           "warmup_steps": 1, "micro_batch_size": 2, "sequence_len": 128}
+    resolved = Project(CONFIG_DIR, "tiny", first.local).resolve(
+        "polecat",
+        train_path=first.local / "datasets/polecat/v1/train.jsonl",
+        val_path=first.local / "datasets/polecat/v1/val.jsonl",
+    )
+    cfg = {
+        **resolved.axolotl,
+        "base_model": str(model),
+        "max_steps": 8,
+        "save_steps": 2,
+        "eval_steps": 4,
+        "warmup_steps": 1,
+        "micro_batch_size": 2,
+        "sequence_len": 128,
+    }
     run = resolved.__class__(resolved.role, resolved.profile, cfg, resolved.sources).for_run(
-        first.local / WORK, "polecat-v1", first.local / "prepared/polecat/k1")
+        first.local / WORK, "polecat-v1", first.local / "prepared/polecat/k1"
+    )
     job = remote.write_job(first, run, "adapters/polecat/v1")
 
     proc = _trainer(job, env, first.local, start_new_session=True)

@@ -9,8 +9,11 @@ ROLES = ["crew", "deacon", "mayor", "polecat", "refinery", "witness"]
 
 
 def _resolve(role, profile="tiny", config_dir=CONFIG_DIR):
-    return Project(config_dir, profile, Path("/data")).resolve(role,
-                   train_path=Path("/data/train.jsonl"), val_path=Path("/data/val.jsonl")).axolotl
+    return (
+        Project(config_dir, profile, Path("/data"))
+        .resolve(role, train_path=Path("/data/train.jsonl"), val_path=Path("/data/val.jsonl"))
+        .axolotl
+    )
 
 
 def test_partitions_are_the_six_gas_town_roles():
@@ -25,8 +28,10 @@ def test_overlay_merges_mappings_replaces_lists_and_null_removes():
     assert base["a"] == {"x": 1, "y": 2}, "merge must not mutate the base"
 
 
-@pytest.mark.parametrize("role,epochs,warmup", [("polecat", 4, 30), ("crew", 4, 30), ("mayor", 3, 50),
-                                                ("deacon", 3, 50), ("witness", 3, 50), ("refinery", 3, 50)])
+@pytest.mark.parametrize(
+    "role,epochs,warmup",
+    [("polecat", 4, 30), ("crew", 4, 30), ("mayor", 3, 50), ("deacon", 3, 50), ("witness", 3, 50), ("refinery", 3, 50)],
+)
 def test_gpu_recipe_per_role(role, epochs, warmup):
     cfg = _resolve(role, "gpu")
     assert (cfg["num_epochs"], cfg["warmup_steps"]) == (epochs, warmup)

@@ -4,9 +4,9 @@ from pathlib import Path
 
 import orjson
 
+from gastown_assets.config import Project
 from gastown_assets.training import gguf_model
 from gastown_assets.training.base_model import resolve_base_model
-from gastown_assets.config import Project
 from gastown_assets.training.tiny_model import CHAT_TEMPLATE
 from tests.support import CONFIG_DIR
 
@@ -33,7 +33,7 @@ def test_converted_model_is_the_real_instruct_model(smollm2):
     messages = [{"role": "user", "content": "What is the capital of France? Answer in one word."}]
     ids = tok.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt", return_dict=True)
     out = model.generate(**ids, max_new_tokens=16, do_sample=False)
-    reply = tok.decode(out[0, ids["input_ids"].shape[1]:], skip_special_tokens=False)
+    reply = tok.decode(out[0, ids["input_ids"].shape[1] :], skip_special_tokens=False)
     assert "Paris" in reply and reply.rstrip().endswith("<|im_end|>")  # it answers and stops
 
 
@@ -61,6 +61,9 @@ def test_a_missing_gguf_package_names_the_profile_and_key(tmp_path):
     from gastown_assets.config import ConfigError, GgufModel
 
     spec = GgufModel(package="no_such_model_wheel", file="x.gguf", path=str(tmp_path))
-    with pytest.raises(ConfigError, match=r"profiles/local.yml: gguf_model: package 'no_such_model_wheel' "
-                                          r"is not installed"):
+    with pytest.raises(
+        ConfigError,
+        match=r"profiles/local.yml: gguf_model: package 'no_such_model_wheel' "
+        r"is not installed",
+    ):
         gguf_model.gguf_path(spec, "configs/profiles/local.yml")

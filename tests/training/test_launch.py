@@ -1,17 +1,17 @@
 """The trainer launch: commands, cache keys, checkpoints, and a real killed-then-resumed run."""
 
-from pathlib import Path
 import os
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import orjson
 import pytest
 
-from gastown_assets.training import launch, tiny_model
 from gastown_assets.config import Project
+from gastown_assets.training import launch, tiny_model
 from gastown_assets.training.launch import adapter_version, latest_checkpoint, prepared_key
 from gastown_assets.training.run import final_metrics
 from tests.support import CONFIG_DIR
@@ -26,8 +26,11 @@ def test_trainer_progress_lines_name_step_loss_and_learning_rate():
 
 
 def test_final_metrics_take_the_last_values_and_link_wandb():
-    history = [{"loss": 7.0, "learning_rate": 0.003, "step": 1}, {"eval_loss": 6.5, "step": 2},
-               {"loss": 6.0, "learning_rate": 0.001, "step": 3}]
+    history = [
+        {"loss": 7.0, "learning_rate": 0.003, "step": 1},
+        {"eval_loss": 6.5, "step": 2},
+        {"loss": 6.0, "learning_rate": 0.001, "step": 3},
+    ]
     metrics = final_metrics(history, {"start_step": 2, "end_step": 3, "wandb_url": "https://wandb.example/r/1"})
     assert metrics["train_loss"] == 6.0 and metrics["eval_loss"] == 6.5 and metrics["learning_rate"] == 0.001
     assert (metrics["steps"], metrics["resumed_from_step"]) == (3, 2)
@@ -70,24 +73,40 @@ def test_more_than_one_gpu_launches_through_accelerate(tmp_path):
 
 # --- a real run on a tiny model: killed after a checkpoint, then resumed --------------------
 
-ROWS = [{"messages": [{"role": "system", "content": "You are a polecat."},
-                      {"role": "user", "content": f"Run step {i} of the hook."},
-                      {"role": "assistant", "content": f"Step {i} done: ran the tests, all green."}]}
-        for i in range(48)]
+ROWS = [
+    {
+        "messages": [
+            {"role": "system", "content": "You are a polecat."},
+            {"role": "user", "content": f"Run step {i} of the hook."},
+            {"role": "assistant", "content": f"Step {i} done: ran the tests, all green."},
+        ]
+    }
+    for i in range(48)
+]
 
 
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("train")
     spec = Project(CONFIG_DIR, "tiny", Path("/data")).profile.tiny_model.model_copy(
-        update={"pretrain_steps": 0, "pretrain_chars": 20_000, "vocab_size": 600})
+        update={"pretrain_steps": 0, "pretrain_chars": 20_000, "vocab_size": 600}
+    )
     tiny_model.build(spec, [r["messages"][2]["content"] for r in ROWS], root / "model")
     for name, rows in (("train", ROWS[:40]), ("val", ROWS[40:])):
         (root / f"{name}.jsonl").write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in rows))
-    resolved = Project(CONFIG_DIR, "tiny", root).resolve("polecat", train_path=root / "train.jsonl",
-                       val_path=root / "val.jsonl")
-    cfg = {**resolved.axolotl, "base_model": str(root / "model"), "max_steps": 8, "save_steps": 2,
-           "eval_steps": 4, "warmup_steps": 1, "micro_batch_size": 2, "sequence_len": 128}
+    resolved = Project(CONFIG_DIR, "tiny", root).resolve(
+        "polecat", train_path=root / "train.jsonl", val_path=root / "val.jsonl"
+    )
+    cfg = {
+        **resolved.axolotl,
+        "base_model": str(root / "model"),
+        "max_steps": 8,
+        "save_steps": 2,
+        "eval_steps": 4,
+        "warmup_steps": 1,
+        "micro_batch_size": 2,
+        "sequence_len": 128,
+    }
     run = resolved.__class__(resolved.role, resolved.profile, cfg, resolved.sources)
     return run.for_run(root / "work", "polecat-test", root / "prepared"), root
 
@@ -97,8 +116,9 @@ def test_killed_run_resumes_from_its_last_checkpoint(tiny_run):
     resolved, root = tiny_run
     work, adapter = root / "work", root / "adapter"
     started = launch.prepare(resolved, work)
-    proc = subprocess.Popen(started.command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        started.command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     try:
         deadline = time.monotonic() + 300
         while latest_checkpoint(work) is None or latest_checkpoint(work).name == "checkpoint-2":
@@ -124,9 +144,17 @@ def test_killed_run_resumes_from_its_last_checkpoint(tiny_run):
 
 @pytest.mark.slow
 def test_wandb_offline_run_is_named_after_role_and_version(tiny_run, tmp_path):
-    resolved, root = tiny_run
-    cfg = {**resolved.axolotl, "max_steps": 2, "save_steps": 2, "eval_steps": 2, "wandb_mode": "offline",
-           "wandb_project": "gastown-test", "wandb_name": "polecat-v1", "wandb_run_id": "polecat-v1-run1"}
+    resolved, _root = tiny_run
+    cfg = {
+        **resolved.axolotl,
+        "max_steps": 2,
+        "save_steps": 2,
+        "eval_steps": 2,
+        "wandb_mode": "offline",
+        "wandb_project": "gastown-test",
+        "wandb_name": "polecat-v1",
+        "wandb_run_id": "polecat-v1-run1",
+    }
     run = resolved.__class__(resolved.role, resolved.profile, cfg, resolved.sources)
     launch.train(run, tmp_path / "work", tmp_path / "adapter", env={"WANDB_DIR": str(tmp_path)})
     runs = [p.name for p in (tmp_path / "wandb").glob("offline-run-*")]

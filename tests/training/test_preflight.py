@@ -7,7 +7,11 @@ import yaml
 
 from gastown_assets.config import ConfigError, Project
 from gastown_assets.training.preflight import (
-    axolotl_validate, check_derived_keys, check_run_paths, check_target_modules_agree, preflight,
+    axolotl_validate,
+    check_derived_keys,
+    check_run_paths,
+    check_target_modules_agree,
+    preflight,
 )
 from gastown_assets.training.vram import for_profile
 from tests.support import CONFIG_DIR
@@ -21,10 +25,12 @@ def _project(profile, config_dir=CONFIG_DIR):
 
 
 def _run_config(role, profile, config_dir=CONFIG_DIR):
-    resolved = _project(profile, config_dir).resolve(role,
-                       train_path=Path(f"/data/datasets/{role}/train.jsonl"), val_path=VAL)
-    return resolved.for_run(Path(f"/data/adapters/{role}/.work-v1"), f"{role}-v1",
-                            Path(f"/data/prepared/{role}/k"), f"{role}-v1-run1")
+    resolved = _project(profile, config_dir).resolve(
+        role, train_path=Path(f"/data/datasets/{role}/train.jsonl"), val_path=VAL
+    )
+    return resolved.for_run(
+        Path(f"/data/adapters/{role}/.work-v1"), f"{role}-v1", Path(f"/data/prepared/{role}/k"), f"{role}-v1-run1"
+    )
 
 
 def _edit(path: Path, section: str, **values):
@@ -37,8 +43,15 @@ def _edit(path: Path, section: str, **values):
 def test_every_role_passes_axolotls_schema(profile):
     for role in ROLES:
         validated = preflight(_project(profile), _run_config(role, profile), VAL)
-        assert validated["lora_target_modules"] == ["q_proj", "k_proj", "v_proj", "o_proj",
-                                                    "gate_proj", "up_proj", "down_proj"]
+        assert validated["lora_target_modules"] == [
+            "q_proj",
+            "k_proj",
+            "v_proj",
+            "o_proj",
+            "gate_proj",
+            "up_proj",
+            "down_proj",
+        ]
 
 
 def test_gpu_config_is_qlora_with_flash_attention_after_axolotls_validation():
@@ -88,11 +101,14 @@ def test_roles_must_target_the_same_modules(config_copy):
     assert err.value.path.endswith("roles/witness.yml")
 
 
-@pytest.mark.parametrize("overlay,problem", [
-    ({"lora_target_modules": ["q_proj", "vision_tower.qkv"]}, "vision-tower"),
-    ({"lora_target_linear": True}, "explicitly"),
-    ({"lora_target_modules": None}, "explicit, non-empty list"),
-])
+@pytest.mark.parametrize(
+    "overlay,problem",
+    [
+        ({"lora_target_modules": ["q_proj", "vision_tower.qkv"]}, "vision-tower"),
+        ({"lora_target_linear": True}, "explicitly"),
+        ({"lora_target_modules": None}, "explicit, non-empty list"),
+    ],
+)
 def test_target_modules_are_explicit_and_text_only(config_copy, overlay, problem):
     for role in ROLES:  # the same edit everywhere, so only the rule under test can fail
         _edit(config_copy / "roles" / f"{role}.yml", "axolotl", **overlay)

@@ -2,20 +2,25 @@
 
 from pathlib import Path
 
+from gastown_assets.config import ResolvedConfig
 from gastown_assets.storage import DataStore
 from gastown_assets.training import remote
-from gastown_assets.config import ResolvedConfig
 
 
 def _resolved(root: Path) -> ResolvedConfig:
-    return ResolvedConfig("crew", "tiny", {
-        "base_model": "Qwen/Qwen2.5-7B-Instruct",
-        "datasets": [{"path": f"{root}/datasets/crew/v1/train.jsonl", "type": "chat_template"}],
-        "test_datasets": [{"path": f"{root}/datasets/crew/v1/val.jsonl", "split": "train"}],
-        "output_dir": f"{root}/adapters/crew/.work-v1",
-        "dataset_prepared_path": f"{root}/prepared/crew/abc",
-        "wandb_project": f"{root}-elsewhere",  # shares the prefix but not the folder: left alone
-    }, ("base.yml",))
+    return ResolvedConfig(
+        "crew",
+        "tiny",
+        {
+            "base_model": "Qwen/Qwen2.5-7B-Instruct",
+            "datasets": [{"path": f"{root}/datasets/crew/v1/train.jsonl", "type": "chat_template"}],
+            "test_datasets": [{"path": f"{root}/datasets/crew/v1/val.jsonl", "split": "train"}],
+            "output_dir": f"{root}/adapters/crew/.work-v1",
+            "dataset_prepared_path": f"{root}/prepared/crew/abc",
+            "wandb_project": f"{root}-elsewhere",  # shares the prefix but not the folder: left alone
+        },
+        ("base.yml",),
+    )
 
 
 def test_a_job_names_store_keys_and_another_machine_gets_its_own_paths(tmp_path):

@@ -11,11 +11,19 @@ CUDA = torch.cuda.is_available()
 
 
 def test_cuda_figures_reach_the_final_metrics_and_nothing_else_does():
-    info = {"start_step": 0, "end_step": 50, "cuda_peak_allocated_gib": 1.25, "cuda_peak_reserved_gib": 1.9,
-            "cuda_allocated_at_start_gib": 0.2, "cuda_device": "NVIDIA H100 80GB HBM3", "max_steps": 50}
+    info = {
+        "start_step": 0,
+        "end_step": 50,
+        "cuda_peak_allocated_gib": 1.25,
+        "cuda_peak_reserved_gib": 1.9,
+        "cuda_allocated_at_start_gib": 0.2,
+        "cuda_device": "NVIDIA H100 80GB HBM3",
+        "max_steps": 50,
+    }
     metrics = final_metrics([{"loss": 1.5, "step": 50}], info)
     assert {k: v for k, v in metrics.items() if k.startswith("cuda_")} == {
-        k: v for k, v in info.items() if k.startswith("cuda_")}
+        k: v for k, v in info.items() if k.startswith("cuda_")
+    }
     assert "max_steps" not in metrics and metrics["steps"] == 50
 
 

@@ -12,8 +12,11 @@ QWEN_7B = Project(CONFIG_DIR, "gpu", Path("/data")).profile.gpu.base_model
 
 
 def _gpu_cfg(**overrides):
-    cfg = Project(CONFIG_DIR, "gpu", Path("/d")).resolve("polecat", train_path=Path("/d/t"),
-                  val_path=Path("/d/v")).axolotl
+    cfg = (
+        Project(CONFIG_DIR, "gpu", Path("/d"))
+        .resolve("polecat", train_path=Path("/d/t"), val_path=Path("/d/v"))
+        .axolotl
+    )
     return {**cfg, **overrides}
 
 
@@ -52,10 +55,17 @@ def test_estimate_table_lists_every_part_and_the_limit():
 def test_shape_comes_from_a_local_models_config_json(tmp_path):
     (tmp_path / "config.json").write_text(
         '{"hidden_size": 64, "intermediate_size": 256, "num_hidden_layers": 2, "num_attention_heads": 4,'
-        ' "num_key_value_heads": 2, "vocab_size": 4096, "tie_word_embeddings": true, "model_type": "qwen2"}')
+        ' "num_key_value_heads": 2, "vocab_size": 4096, "tie_word_embeddings": true, "model_type": "qwen2"}'
+    )
     assert shape_from_config_json(tmp_path) == ModelShape(
-        hidden_size=64, intermediate_size=256, num_hidden_layers=2, num_attention_heads=4,
-        num_key_value_heads=2, vocab_size=4096, tie_word_embeddings=True)
+        hidden_size=64,
+        intermediate_size=256,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        vocab_size=4096,
+        tie_word_embeddings=True,
+    )
     assert shape_from_config_json(tmp_path / "missing") is None
 
 

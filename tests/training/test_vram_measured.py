@@ -23,8 +23,11 @@ SMOLLM2 = Project(CONFIG_DIR, "gpu-smoke", Path("/data")).profile.gpu.base_model
 
 
 def _smoke_cfg(**overrides):
-    cfg = Project(CONFIG_DIR, "gpu-smoke", Path("/d")).resolve("polecat", train_path=Path("/d/t"),
-                  val_path=Path("/d/v")).axolotl
+    cfg = (
+        Project(CONFIG_DIR, "gpu-smoke", Path("/d"))
+        .resolve("polecat", train_path=Path("/d/t"), val_path=Path("/d/v"))
+        .axolotl
+    )
     return {**cfg, **overrides}
 
 
@@ -51,10 +54,23 @@ def test_todays_estimate_is_not_short_of_the_measured_peak_nor_far_above_it(path
 def test_summary_file_has_the_shape_the_smoke_writes_today(path):
     data = json.loads(path.read_text())
     est = estimate(SMOLLM2, _smoke_cfg())
-    fresh = build_summary(role="polecat", profile="gpu-smoke", created="2026-01-01T00:00:00+00:00", run_id="r",
-                          success=True, wall_s=1.0, gpu=None, adapter_meta={}, history=[], report={},
-                          eval_peak_gib=None, estimate=est, estimate_inputs={"shape": {}, "config": {}},
-                          step_seconds={}, step_assets={})
+    fresh = build_summary(
+        role="polecat",
+        profile="gpu-smoke",
+        created="2026-01-01T00:00:00+00:00",
+        run_id="r",
+        success=True,
+        wall_s=1.0,
+        gpu=None,
+        adapter_meta={},
+        history=[],
+        report={},
+        eval_peak_gib=None,
+        estimate=est,
+        estimate_inputs={"shape": {}, "config": {}},
+        step_seconds={},
+        step_assets={},
+    )
     assert set(data) - {"note"} == set(fresh)
     for section in ("train", "eval"):
         assert set(data[section]) == set(fresh[section]), section

@@ -49,9 +49,13 @@ from gastown_assets.transcripts.store import session_from_dict, session_line
 from tests.support import SHARED_SESSIONS
 
 # Reproducible in CI: the same examples every run, nothing remembered between runs.
-FUZZ = settings(max_examples=150, deadline=None, derandomize=True, database=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                       HealthCheck.large_base_example])
+FUZZ = settings(
+    max_examples=150,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example],
+)
 
 LINE_REASONS = {"blank_line", "invalid_json", "not_an_object", "too_deep"}
 SEED_MAX_BYTES = 16_000  # larger real lines add time, not new shapes
@@ -61,8 +65,14 @@ def _shape(record: dict) -> tuple:
     message = record.get("message")
     content = message.get("content") if isinstance(message, dict) else None
     blocks = tuple(b.get("type") for b in content if isinstance(b, dict)) if isinstance(content, list) else ()
-    return (record.get("type"), type(content).__name__, blocks[:3], record.get("isSidechain"),
-            record.get("isMeta"), "toolUseResult" in record)
+    return (
+        record.get("type"),
+        type(content).__name__,
+        blocks[:3],
+        record.get("isSidechain"),
+        record.get("isMeta"),
+        "toolUseResult" in record,
+    )
 
 
 def _load_seeds() -> list[dict]:
@@ -92,9 +102,15 @@ CHAT_TYPES = ("user", "assistant")
 def _plain(record: dict) -> bool:
     """A user/assistant record that read_sessions alone turns into a session of its own."""
     message = record.get("message")
-    if not (record.get("type") in CHAT_TYPES and isinstance(message, dict) and isinstance(record.get("uuid"), str)
-            and record.get("isSidechain") is not True and record.get("isMeta") is not True
-            and record.get("isApiErrorMessage") is not True and message.get("model") != "<synthetic>"):
+    if not (
+        record.get("type") in CHAT_TYPES
+        and isinstance(message, dict)
+        and isinstance(record.get("uuid"), str)
+        and record.get("isSidechain") is not True
+        and record.get("isMeta") is not True
+        and record.get("isApiErrorMessage") is not True
+        and message.get("model") != "<synthetic>"
+    ):
         return False
     if record["type"] == "user":
         turns = user_turns(message.get("content"), ParseStats())
@@ -104,8 +120,12 @@ def _plain(record: dict) -> bool:
 
 
 PLAIN = [r for r in SEEDS if _plain(r)]
-TOOL_USE = [r for r in PLAIN if isinstance(r["message"]["content"], list)
-            and any(isinstance(b, dict) and b.get("type") == "tool_use" for b in r["message"]["content"])]
+TOOL_USE = [
+    r
+    for r in PLAIN
+    if isinstance(r["message"]["content"], list)
+    and any(isinstance(b, dict) and b.get("type") == "tool_use" for b in r["message"]["content"])
+]
 
 
 def test_the_seeds_cover_the_record_kinds():
@@ -135,17 +155,39 @@ def _expand(match: re.Match) -> bytes:
 
 ODD_TEXT = st.one_of(
     st.text(max_size=30),
-    st.sampled_from(["", " ", "\x00", "a\x00b", "\ud800", "x\udfffy", "\udc00\ud800", "\u2028", "\ufeff{",
-                     '{"type":"user"}', "\\", '"', "<synthetic>", "user", "assistant", "tool_result"]),
+    st.sampled_from(
+        [
+            "",
+            " ",
+            "\x00",
+            "a\x00b",
+            "\ud800",
+            "x\udfffy",
+            "\udc00\ud800",
+            "\u2028",
+            "\ufeff{",
+            '{"type":"user"}',
+            "\\",
+            '"',
+            "<synthetic>",
+            "user",
+            "assistant",
+            "tool_result",
+        ]
+    ),
 )
 SCALARS = st.one_of(
-    st.none(), st.booleans(), st.integers(), st.integers(min_value=2**64, max_value=10**40),
-    st.integers(max_value=-(2**63) - 1, min_value=-(10**40)), st.floats(), ODD_TEXT,
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.integers(min_value=2**64, max_value=10**40),
+    st.integers(max_value=-(2**63) - 1, min_value=-(10**40)),
+    st.floats(),
+    ODD_TEXT,
 )
 DAMAGE = st.one_of(
     SCALARS,
-    st.recursive(SCALARS, lambda c: st.lists(c, max_size=3) | st.dictionaries(ODD_TEXT, c, max_size=3),
-                 max_leaves=8),
+    st.recursive(SCALARS, lambda c: st.lists(c, max_size=3) | st.dictionaries(ODD_TEXT, c, max_size=3), max_leaves=8),
     st.builds(_deep, st.sampled_from([1, 50, 199, 200, 201, 254, 255, 300, 1000, 1024, 1025, 3000])),
     st.builds(_huge, st.sampled_from([10_000, 300_000, 2_000_000])),
 )
@@ -176,9 +218,26 @@ def damaged_record(draw, seeds=SEEDS) -> dict:
         paths = _paths(record)
         op = draw(st.sampled_from(["set", "set", "delete", "add"]))
         if op == "add" or not paths:
-            key = draw(st.sampled_from(["type", "sessionId", "uuid", "parentUuid", "isSidechain", "isMeta",
-                                        "cwd", "timestamp", "version", "message", "requestId",
-                                        "isApiErrorMessage", "isCompactSummary", "toolUseResult"]))
+            key = draw(
+                st.sampled_from(
+                    [
+                        "type",
+                        "sessionId",
+                        "uuid",
+                        "parentUuid",
+                        "isSidechain",
+                        "isMeta",
+                        "cwd",
+                        "timestamp",
+                        "version",
+                        "message",
+                        "requestId",
+                        "isApiErrorMessage",
+                        "isCompactSummary",
+                        "toolUseResult",
+                    ]
+                )
+            )
             record[key] = draw(DAMAGE)
             continue
         path = draw(st.sampled_from(paths))
@@ -198,8 +257,12 @@ def encode(record: dict, ascii_only: bool = True) -> bytes:
 
 
 BYTES_NO_NEWLINE = st.binary(min_size=1, max_size=8).map(lambda b: b.replace(b"\n", b"\x00"))
-INSERTS = st.one_of(st.sampled_from([b"\x00", b"\x00" * 8, b"\xff", b"\xc3", b"\xed\xa0\x80", b"\r", b"{", b"}",
-                                     b'"', b"\\", b"\xef\xbb\xbf"]), BYTES_NO_NEWLINE)
+INSERTS = st.one_of(
+    st.sampled_from(
+        [b"\x00", b"\x00" * 8, b"\xff", b"\xc3", b"\xed\xa0\x80", b"\r", b"{", b"}", b'"', b"\\", b"\xef\xbb\xbf"]
+    ),
+    BYTES_NO_NEWLINE,
+)
 
 
 @st.composite
@@ -213,7 +276,7 @@ def damaged_bytes(draw, line: bytes) -> bytes:
         elif op == "insert":
             line = line[:at] + draw(INSERTS) + line[at:]
         else:
-            line = line[:at] + draw(INSERTS) + line[at + 1:]
+            line = line[:at] + draw(INSERTS) + line[at + 1 :]
     return line
 
 
@@ -226,7 +289,7 @@ def file_line(draw) -> tuple[str, bytes, dict | None]:
         return kind, orjson.dumps(record), record
     if kind == "truncated":
         line = orjson.dumps(draw(st.sampled_from(SEEDS)))
-        return kind, line[:draw(st.integers(0, len(line) - 1))], None
+        return kind, line[: draw(st.integers(0, len(line) - 1))], None
     if kind == "fields":
         return kind, encode(draw(damaged_record()), draw(st.booleans())), None
     if kind == "bytes":
@@ -235,9 +298,32 @@ def file_line(draw) -> tuple[str, bytes, dict | None]:
         first, second = (encode(draw(st.one_of(st.sampled_from(SEEDS), damaged_record()))) for _ in range(2))
         return kind, first + draw(st.sampled_from([b"", b" ", b"\x00", b"\t"])) + second, None
     if kind == "json":  # JSON that is not an object, or barely one
-        return kind, draw(st.sampled_from([b"[]", b"[1,2]", b"42", b'"text"', b"null", b"true", b"{}",
-                                           b'{"type":7}', b'{"type":"user"}', b'{"type":"assistant","message":[]}',
-                                           b"NaN", b"1e999", b"[" * 2000, b"{}{}", b"{} []", b"\xef\xbb\xbf{}"])), None
+        return (
+            kind,
+            draw(
+                st.sampled_from(
+                    [
+                        b"[]",
+                        b"[1,2]",
+                        b"42",
+                        b'"text"',
+                        b"null",
+                        b"true",
+                        b"{}",
+                        b'{"type":7}',
+                        b'{"type":"user"}',
+                        b'{"type":"assistant","message":[]}',
+                        b"NaN",
+                        b"1e999",
+                        b"[" * 2000,
+                        b"{}{}",
+                        b"{} []",
+                        b"\xef\xbb\xbf{}",
+                    ]
+                )
+            ),
+            None,
+        )
     return kind, draw(st.binary(max_size=64)).replace(b"\n", b"\x00"), None
 
 
@@ -367,8 +453,23 @@ def _plain_copy(draw, seeds=PLAIN) -> dict:
 def test_each_field_with_a_wrong_type_has_its_documented_outcome(scratch, data):
     draw = data.draw
     record = _plain_copy(draw)
-    field = draw(st.sampled_from(["message", "content", "block", "input", "cwd", "timestamp", "version",
-                                  "sessionId", "type", "isSidechain", "uuid"]))
+    field = draw(
+        st.sampled_from(
+            [
+                "message",
+                "content",
+                "block",
+                "input",
+                "cwd",
+                "timestamp",
+                "version",
+                "sessionId",
+                "type",
+                "isSidechain",
+                "uuid",
+            ]
+        )
+    )
     content = record["message"]["content"]
     if field in ("block", "input") and not isinstance(content, list):
         field = "content"
@@ -418,6 +519,7 @@ def test_each_field_with_a_wrong_type_has_its_documented_outcome(scratch, data):
 
 # --- crashes hypothesis found, kept as plain regression tests ---------------------------------
 
+
 def _parse_bytes(scratch: Path, data: bytes) -> tuple[list[Session], ParseStats]:
     path = scratch / "33333333-regression.jsonl"
     path.write_bytes(data)
@@ -429,8 +531,10 @@ def _parse_bytes(scratch: Path, data: bytes) -> tuple[list[Session], ParseStats]
 
 
 def _reply(tool_input: bytes) -> bytes:
-    return (b'{"type":"assistant","sessionId":"s","message":{"id":"m","content":[{"type":"tool_use","id":"t",'
-            b'"name":"Bash","input":' + tool_input + b"}]}}")
+    return (
+        b'{"type":"assistant","sessionId":"s","message":{"id":"m","content":[{"type":"tool_use","id":"t",'
+        b'"name":"Bash","input":' + tool_input + b"}]}}"
+    )
 
 
 def test_a_line_nested_past_the_json_decoders_recursion_is_counted_too_deep(scratch):
@@ -460,8 +564,9 @@ def test_integers_beyond_64_bits_on_the_slow_path_become_floats(scratch):
     # was: orjson.JSONEncodeError "Integer exceeds 64-bit range" out of session_line, for a
     # record json (not orjson) decoded: two objects on a line, or invalid UTF-8
     big = _reply(b'{"n":123456789012345678901234567890,"m":' + b"9" * 400 + b"}")
-    sessions, stats = _parse_bytes(scratch, big + big.replace(b'"id":"m"', b'"id":"m2"') + b"\n"
-                                   + big.replace(b'"Bash"', b'"B\xffsh"') + b"\n")
+    sessions, stats = _parse_bytes(
+        scratch, big + big.replace(b'"id":"m"', b'"id":"m2"') + b"\n" + big.replace(b'"Bash"', b'"B\xffsh"') + b"\n"
+    )
     (session,) = sessions
     args = [c.arguments for t in session.turns for c in t.tool_calls]
     assert args[0] == {"n": 1.2345678901234568e29, "m": None} and len(args) == 3

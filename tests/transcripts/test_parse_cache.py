@@ -4,8 +4,8 @@ import os
 import shutil
 from pathlib import Path
 
-from gastown_assets.samples import SESSIONS_DIR
 from gastown_assets.config import Project
+from gastown_assets.samples import SESSIONS_DIR
 from gastown_assets.transcripts import find_session_files
 from gastown_assets.transcripts.cache import ParseCache
 from gastown_assets.transcripts.corpus import CorpusTally, collect_role
@@ -15,8 +15,14 @@ from tests.support import CONFIG_DIR
 def _collect(corpus, data, role="polecat"):
     cache = ParseCache(data / "cache")
     tally = CorpusTally()
-    store = collect_role(list(find_session_files([corpus])), role, Project(CONFIG_DIR, "tiny", Path("/data")).role_rules(), cache,
-                         data / f"{role}.jsonl", tally)
+    store = collect_role(
+        list(find_session_files([corpus])),
+        role,
+        Project(CONFIG_DIR, "tiny", Path("/data")).role_rules(),
+        cache,
+        data / f"{role}.jsonl",
+        tally,
+    )
     return store, cache, tally
 
 
@@ -84,8 +90,11 @@ def test_a_grown_store_copied_from_the_old_one_equals_one_written_afresh(tmp_pat
 
     read = []
     session_lines = ParseCache.session_lines
-    monkeypatch.setattr(ParseCache, "session_lines",
-                        lambda self, entry, wanted: read.append(entry.source) or session_lines(self, entry, wanted))
+    monkeypatch.setattr(
+        ParseCache,
+        "session_lines",
+        lambda self, entry, wanted: read.append(entry.source) or session_lines(self, entry, wanted),
+    )
     grown, _, _ = _collect(corpus, tmp_path / "a")
     assert len(read) == 3, "only the new and the changed files' sessions are read from the cache bodies"
     fresh, _, _ = _collect(corpus, tmp_path / "b")
@@ -98,7 +107,7 @@ def test_a_damaged_cache_body_is_parsed_again(tmp_path):
     for body in (tmp_path / "cache").glob("*.jsonl"):
         body.write_bytes(body.read_bytes()[:-10])
     Path(first.path).unlink()  # the store must be written again, from the bodies
-    again, cache, tally = _collect(SESSIONS_DIR, tmp_path)
+    again, cache, _tally = _collect(SESSIONS_DIR, tmp_path)
     assert again.digest == first.digest and cache.parsed > 0
 
 

@@ -22,8 +22,14 @@ CWDS = {"polecat": "/home/gt/gt/web-app/polecats/ace", "crew": "/home/gt/gt/web-
 
 def _collect(corpus: Path, data: Path, role: str = "polecat"):
     cache, tally = ParseCache(data / "transcripts" / "cache"), CorpusTally()
-    store = collect_role(list(find_session_files([corpus])), role, Project(CONFIG_DIR, "tiny", Path("/data")).role_rules(), cache,
-                         data / "transcripts" / role / "sessions.jsonl", tally)
+    store = collect_role(
+        list(find_session_files([corpus])),
+        role,
+        Project(CONFIG_DIR, "tiny", Path("/data")).role_rules(),
+        cache,
+        data / "transcripts" / role / "sessions.jsonl",
+        tally,
+    )
     return store, cache, tally
 
 
@@ -47,7 +53,7 @@ def test_the_corpus_holds_every_secret_in_every_position(corpus):
 def test_no_secret_reaches_the_parse_cache_or_a_role_store(corpus, tmp_path):
     data = tmp_path / "data"
     for role in CWDS:
-        store, cache, tally = _collect(corpus, data, role)
+        store, _cache, tally = _collect(corpus, data, role)
         assert store.sessions == len(range(0, len(PLANTED), 6)) and store.removed > 0
     leaks = {str(p.relative_to(data)): found_in(p.read_bytes(), PLANTED) for p in _every_file(data)}
     assert {k: v for k, v in leaks.items() if v} == {}
@@ -71,7 +77,9 @@ def test_the_record_keeps_salted_hashes_and_contexts_never_values(corpus, tmp_pa
     said = [r for r in removed if r.speaker == "assistant" and r.kind == "github_token"]
     assert said and said[0].context.endswith("the old one was ")  # what the probe prompts with
     assert all(len(r.context) <= 256 and "[REDACTED:" not in r.context[-12:] for r in said)
-    assert {r.session_id for r in removed} <= {line["session_id"] for line in map(json.loads, open(store.path))}
+    assert {r.session_id for r in removed} <= {
+        line["session_id"] for line in map(json.loads, Path(store.path).read_text().splitlines())
+    }
 
 
 def test_a_value_removed_once_is_swept_from_the_rest_of_the_file(tmp_path):
@@ -109,7 +117,7 @@ def test_a_cache_of_an_older_format_is_rebuilt_and_its_bodies_removed(corpus, tm
     for scan in cache_dir.glob("scan*.json"):  # its tagging outcomes were keyed by the old format
         scan.write_bytes(scan.read_bytes().replace(b'"key":"', b'"key":"old-'))
     os.utime(old_body, ns=(1, 1))
-    store, cache, tally = _collect(corpus, data)
+    _store, cache, tally = _collect(corpus, data)
     assert cache.parsed == tally.files > 0, "every file parsed again"
     assert not old_body.exists()
     assert not [p for p in _every_file(data) if found_in(p.read_bytes(), PLANTED)]

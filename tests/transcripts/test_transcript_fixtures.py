@@ -209,9 +209,7 @@ def test_inline_sidechains_are_skipped_unless_asked_for():
     main, subagents = sessions[0], sessions[1:]
     assert len(subagents) == 5
     assert {s.parent_session_id for s in subagents} == {main.session_id}
-    task_prompts = {
-        c.arguments["prompt"] for t in main.turns for c in t.tool_calls if c.name == "Task"
-    }
+    task_prompts = {c.arguments["prompt"] for t in main.turns for c in t.tool_calls if c.name == "Task"}
     assert {s.turns[0].text for s in subagents} <= task_prompts
 
 

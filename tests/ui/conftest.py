@@ -76,8 +76,11 @@ class DagsterUI:
 
     def graphql(self, query: str, variables: dict | None = None, timeout: float = 60) -> dict:
         request = urllib.request.Request(
-            f"{self.url}/graphql", data=json.dumps({"query": query, "variables": variables or {}}).encode(),
-            headers={"Content-Type": "application/json", "Accept": "application/json"}, method="POST")
+            f"{self.url}/graphql",
+            data=json.dumps({"query": query, "variables": variables or {}}).encode(),
+            headers={"Content-Type": "application/json", "Accept": "application/json"},
+            method="POST",
+        )
         with urllib.request.urlopen(request, timeout=timeout) as response:
             body = json.load(response)
         assert not body.get("errors"), f"GraphQL errors: {body['errors']}"
@@ -143,8 +146,10 @@ def _wait_until_loaded(ui: DagsterUI) -> None:
             for entry in entries:
                 loaded = entry["locationOrLoadError"]
                 if loaded and loaded["__typename"] == "PythonError":
-                    raise AssertionError(f"code location {entry['name']} failed to load: {loaded['message']}\n"
-                                         + "".join(loaded["stack"]))
+                    raise AssertionError(
+                        f"code location {entry['name']} failed to load: {loaded['message']}\n"
+                        + "".join(loaded["stack"])
+                    )
             if entries and all(e["loadStatus"] == "LOADED" and e["locationOrLoadError"] for e in entries):
                 return
             last = json.dumps(workspace)
@@ -174,8 +179,21 @@ def dagster_ui(tmp_path_factory):
     (home / "dagster.yaml").write_text(yaml.safe_dump({"telemetry": {"enabled": False}, "nux": {"enabled": False}}))
     _create_instance_storage(home)
     workspace = root / "workspace.yaml"
-    workspace.write_text(yaml.safe_dump({"load_from": [{"python_module": {
-        "module_name": "gastown_assets.definitions", "attribute": "defs", "working_directory": str(REPO)}}]}))
+    workspace.write_text(
+        yaml.safe_dump(
+            {
+                "load_from": [
+                    {
+                        "python_module": {
+                            "module_name": "gastown_assets.definitions",
+                            "attribute": "defs",
+                            "working_directory": str(REPO),
+                        }
+                    }
+                ]
+            }
+        )
+    )
     env = {
         **os.environ,
         "DAGSTER_HOME": str(home),
@@ -197,8 +215,15 @@ def dagster_ui(tmp_path_factory):
     try:
         for name, command in commands.items():
             with open(root / f"{name}.log", "wb") as log:  # the child keeps its own descriptor
-                ui.procs[name] = subprocess.Popen(command, env=env, cwd=root, stdin=subprocess.DEVNULL,
-                                                  stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+                ui.procs[name] = subprocess.Popen(
+                    command,
+                    env=env,
+                    cwd=root,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
         _wait_until_loaded(ui)
         yield ui
     finally:
@@ -238,8 +263,12 @@ def launch_partition(ui: DagsterUI, role: str) -> LaunchedRun:
     assert all(role in n["partitionKeys"] for n in nodes if n["isPartitioned"])
     selection = [{"path": n["assetKey"]["path"]} for n in nodes]
     params = {
-        "selector": {"repositoryLocationName": repo["location"]["name"], "repositoryName": repo["name"],
-                     "jobName": ASSET_JOB, "assetSelection": selection},
+        "selector": {
+            "repositoryLocationName": repo["location"]["name"],
+            "repositoryName": repo["name"],
+            "jobName": ASSET_JOB,
+            "assetSelection": selection,
+        },
         "executionMetadata": {"tags": [{"key": "dagster/partition", "value": role}]},
         # The launchpad's executor choice: the chain is sequential, and on 2 busy cores a process
         # per step costs ~40 s of the run (DESIGN.md: in-process 2.4 s vs multiprocess 13.6 s).
@@ -261,10 +290,13 @@ def launch_partition(ui: DagsterUI, role: str) -> LaunchedRun:
     wall_s = time.monotonic() - started
     errors = [] if run.get("status") == "SUCCESS" else _error_events(ui, run_id)
     if run.get("status") not in FINISHED:
-        errors.append(f"run still {run.get('status')} after {RUN_TIMEOUT_S} s (QUEUED = the daemon never "
-                      f"dequeued it)\n{ui.logs()}")
-    return LaunchedRun(run_id=run_id, run=run, errors=errors,
-                       asset_keys=["/".join(s["path"]) for s in selection], wall_s=wall_s)
+        errors.append(
+            f"run still {run.get('status')} after {RUN_TIMEOUT_S} s (QUEUED = the daemon never "
+            f"dequeued it)\n{ui.logs()}"
+        )
+    return LaunchedRun(
+        run_id=run_id, run=run, errors=errors, asset_keys=["/".join(s["path"]) for s in selection], wall_s=wall_s
+    )
 
 
 @pytest.fixture(scope="session")

@@ -19,8 +19,15 @@ import pytest
 pytestmark = pytest.mark.slow
 
 ROLES = ["crew", "deacon", "mayor", "polecat", "refinery", "witness"]
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 PAGE_TIMEOUT_MS = 90_000
 
 
@@ -46,26 +53,36 @@ def browser_page(tmp_path):
 
     with sync_playwright() as pw:
         context = pw.chromium.launch_persistent_context(
-            str(tmp_path / "chromium-profile"), executable_path=chromium, headless=True, args=CHROMIUM_FLAGS,
-            viewport={"width": 1400, "height": 1000})
+            str(tmp_path / "chromium-profile"),
+            executable_path=chromium,
+            headless=True,
+            args=CHROMIUM_FLAGS,
+            viewport={"width": 1400, "height": 1000},
+        )
         try:
             yield context.pages[0] if context.pages else context.new_page()
         finally:
             context.close()
 
 
-def test_eval_report_page_shows_role_partitions_and_the_latest_report(browser_page, dagster_ui, polecat_run,
-                                                                      tmp_path):
+def test_eval_report_page_shows_role_partitions_and_the_latest_report(browser_page, dagster_ui, polecat_run, tmp_path):
     assert polecat_run.run.get("status") == "SUCCESS", "the polecat run failed; see test_graphql_launch"
     report = json.loads((dagster_ui.data_dir / "reports/polecat/report.json").read_text())
     page = browser_page
-    page.goto(f"{dagster_ui.url}/assets/eval_report?view=partitions&partition=polecat",
-              wait_until="domcontentloaded", timeout=PAGE_TIMEOUT_MS)
+    page.goto(
+        f"{dagster_ui.url}/assets/eval_report?view=partitions&partition=polecat",
+        wait_until="domcontentloaded",
+        timeout=PAGE_TIMEOUT_MS,
+    )
     wanted = [*ROLES, "base_val_loss", "adapter_val_loss", report["adapter"]["version"], polecat_run.run_id[:8]]
     screenshot = tmp_path / "eval_report_partitions.png"
     try:  # the SPA fetches everything over GraphQL after the shell loads: wait for the content
-        page.wait_for_function("words => words.every(w => document.body.innerText.includes(w))", arg=wanted,
-                               timeout=PAGE_TIMEOUT_MS, polling=500)
+        page.wait_for_function(
+            "words => words.every(w => document.body.innerText.includes(w))",
+            arg=wanted,
+            timeout=PAGE_TIMEOUT_MS,
+            polling=500,
+        )
     finally:
         page.screenshot(path=str(screenshot), full_page=True)
         print(f"\nscreenshot: {screenshot}")

@@ -19,14 +19,18 @@ pytestmark = pytest.mark.slow
 
 def test_polecat_partition_launched_through_graphql_succeeds(polecat_run, dagster_ui):
     run = polecat_run.run
-    timing = ", ".join(f"{s['stepKey']} {s['endTime'] - s['startTime']:.0f} s"
-                       for s in run.get("stepStats") or [] if s.get("startTime") and s.get("endTime"))
+    timing = ", ".join(
+        f"{s['stepKey']} {s['endTime'] - s['startTime']:.0f} s"
+        for s in run.get("stepStats") or []
+        if s.get("startTime") and s.get("endTime")
+    )
     print(f"\nrun {polecat_run.run_id} {run.get('status')} in {polecat_run.wall_s:.0f} s ({timing})")
     assert run.get("status") == "SUCCESS", "\n\n".join(polecat_run.errors)
     tags = {t["key"]: t["value"] for t in run["tags"]}
     assert tags["dagster/partition"] == "polecat"
     assert {"raw_transcripts", "train_dataset", "val_dataset", "lora_adapter", "eval_report"} <= set(
-        polecat_run.asset_keys)
+        polecat_run.asset_keys
+    )
     assert {s["stepKey"]: s["status"] for s in run["stepStats"]}.get("lora_adapter") == "SUCCESS"
 
     data = dagster_ui.data_dir

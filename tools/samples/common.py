@@ -87,7 +87,9 @@ def run_tests(
         tool = bash(cmd, desc, out, exit_code=1, progress=progress, took_ms=(3000, 9000))
     else:
         out = test_pass_output(c.rnd, rig, task.pkg if task else None)
-        tool = bash(cmd, desc, out, progress=progress, took_ms=(3000, 12000), timeout=300000 if c.rnd.random() < 0.3 else None)
+        tool = bash(
+            cmd, desc, out, progress=progress, took_ms=(3000, 12000), timeout=300000 if c.rnd.random() < 0.3 else None
+        )
     c.step(text, tool, thinking=thinking or c.rnd.choice(THINK_TEST))
 
 
@@ -117,7 +119,9 @@ def polecat_job(rnd: Rand, rig: Rig, name: str, worktree: str) -> PolecatJob:
     task = rnd.choice(tasks_for(rig))
     bead = bead_id(rnd, rig.prefix)
     mol = bead_id(rnd, rig.prefix)
-    branch = rnd.choice((f"polecat/{name}/{bead}", f"polecat/{name}-{rnd.chars('abcdefghijklmnopqrstuvwxyz0123456789', 6)}"))
+    branch = rnd.choice(
+        (f"polecat/{name}/{bead}", f"polecat/{name}-{rnd.chars('abcdefghijklmnopqrstuvwxyz0123456789', 6)}")
+    )
     return PolecatJob(rig, name, worktree, bead, mol, branch, task, f"{rig.name}/polecats/{name}")
 
 
@@ -139,7 +143,9 @@ def write_test(c: Convo, job: PolecatJob, text: str | None) -> None:
         c.step(text, edit(f"{wt}/{t.test_path}", t.test_original, old, new))
 
 
-def git_commit_out(rnd: Rand, branch: str, t: Task, msg: str, wrote_test: bool, sha: str | None = None, extra: int = 0) -> str:
+def git_commit_out(
+    rnd: Rand, branch: str, t: Task, msg: str, wrote_test: bool, sha: str | None = None, extra: int = 0
+) -> str:
     files = (2 if wrote_test else 1) + extra
     out = f"[{branch} {sha or short_sha(rnd)}] {msg}\n {files} file{'s' if files > 1 else ''} changed, {rnd.randint(6, 30)} insertions(+), {rnd.randint(0, 4)} deletions(-)"
     if wrote_test and t.test_original is None:
@@ -168,7 +174,11 @@ def wisp_setup(
     rnd = c.rnd
     wisp = f"{prefix}-wisp-{rnd.chars('abcdefghijkmnpqrstuvwxyz23456789', 3)}"
     hooked = rnd.random() < 0.7
-    hook = bash("gt hook", "Check hooked work", f"\U0001fa9d Hooked: {wisp} ({formula}, step 1/{nsteps})" if hooked else "Nothing on hook.")
+    hook = bash(
+        "gt hook",
+        "Check hooked work",
+        f"\U0001fa9d Hooked: {wisp} ({formula}, step 1/{nsteps})" if hooked else "Nothing on hook.",
+    )
     tools = [t for t in (before, hook) if t is not None]
     if hooked and after is not None:
         tools.append(after)
@@ -180,7 +190,11 @@ def wisp_setup(
     var = f" --var assignee={assignee}" if formula == "mol-refinery-patrol" else ""
     c.step(
         "Hook is empty; starting a fresh patrol wisp.",
-        bash(f"bd mol wisp {formula}{var}", "Create a patrol wisp", f"\u2713 Created wisp {wisp} ({formula}, {nsteps} steps)"),
+        bash(
+            f"bd mol wisp {formula}{var}",
+            "Create a patrol wisp",
+            f"\u2713 Created wisp {wisp} ({formula}, {nsteps} steps)",
+        ),
     )
     c.step(
         None,

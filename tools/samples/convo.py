@@ -145,7 +145,10 @@ def read(path: str, text: str, offset: int | None = None, limit: int | None = No
         inp = {"file_path": path, "offset": offset, "limit": limit}
         start, shown = offset, lines[offset - 1 : offset - 1 + (limit or total)]
     body = "\n".join(shown) + ("\n" if offset is None and text.endswith("\n") else "")
-    tur = {"type": "text", "file": {"filePath": path, "content": body, "numLines": len(shown), "startLine": start, "totalLines": total}}
+    tur = {
+        "type": "text",
+        "file": {"filePath": path, "content": body, "numLines": len(shown), "startLine": start, "totalLines": total},
+    }
     return Tool("Read", inp, numbered(body, start), tur, took_ms=(20, 200))
 
 
@@ -177,7 +180,13 @@ def edit(path: str, original: str, old: str, new: str) -> Tool:
 
 def write(path: str, content: str) -> Tool:
     tur = {"type": "create", "filePath": path, "content": content, "structuredPatch": [], "originalFile": None}
-    return Tool("Write", {"file_path": path, "content": content}, f"File created successfully at: {path}", tur, took_ms=(30, 300))
+    return Tool(
+        "Write",
+        {"file_path": path, "content": content},
+        f"File created successfully at: {path}",
+        tur,
+        took_ms=(30, 300),
+    )
 
 
 def grep(pattern: str, path: str, files: list[str]) -> Tool:

@@ -21,7 +21,6 @@ from .convo import Convo, bash, edit, write
 from .tasks import tasks_for
 from .vocab import STOP_HOOK, Rig, ago, bead_id, remote, short_sha
 
-
 CREW_ASKS = (
     "morning. anything for me?",
     "pick up {bead} please",
@@ -43,16 +42,36 @@ def crew(c: Convo, rig: Rig, name: str, town: str, variant: str, planted: Plante
         rnd.choice(("Checking my hook and mail.", None)),
         "Check hook and inbox",
         bash("gt hook", "Check hooked work", "Nothing on hook."),
-        bash("gt mail inbox", "Check inbox", "No unread mail." if rnd.random() < 0.6 else f"  1. [unread] hq-{rnd.chars('abcdefghijkmnpqrstuvwxyz23456789', 4)}  FYI: release freeze Friday  from mayor/  {ago(rnd)}"),
+        bash(
+            "gt mail inbox",
+            "Check inbox",
+            "No unread mail."
+            if rnd.random() < 0.6
+            else f"  1. [unread] hq-{rnd.chars('abcdefghijkmnpqrstuvwxyz23456789', 4)}  FYI: release freeze Friday  from mayor/  {ago(rnd)}",
+        ),
     )
     others = [bead_id(rnd, rig.prefix) for _ in range(rnd.randint(1, 3))]
     if rnd.random() < 0.25:
-        c.step(None, bash("bd ready", "Ready work", "\n".join([f"  {bid}  P2  {t.title}"] + [f"  {o}  P3  (other)" for o in others])))
+        c.step(
+            None,
+            bash(
+                "bd ready",
+                "Ready work",
+                "\n".join([f"  {bid}  P2  {t.title}"] + [f"  {o}  P3  (other)" for o in others]),
+            ),
+        )
     c.step(f"Claiming {bid}.", bash(f"bd update {bid} --claim", "Claim the bead", f"\u2713 Claimed {bid} ({addr})"))
     c.step(None, read_around(rnd, f"{wt}/{t.path}", t.original, t.edits[0][0]))
     if variant == "secret_json":
         key = planted.add(fake_anthropic(rnd), "anthropic_api_key_in_json")
-        cfg = json.dumps({"env": "dev", "llm": {"provider": "anthropic", "api_key": key, "model": "claude-sonnet-4-5"}, "log_level": "debug"}, indent=2)
+        cfg = json.dumps(
+            {
+                "env": "dev",
+                "llm": {"provider": "anthropic", "api_key": key, "model": "claude-sonnet-4-5"},
+                "log_level": "debug",
+            },
+            indent=2,
+        )
         c.step("Adding a local config so the summary job can run here.", write(f"{wt}/config/local.json", cfg + "\n"))
     if variant == "secret_env":
         tok = planted.add(fake_github(rnd), "github_token")
@@ -66,27 +85,56 @@ def crew(c: Convo, rig: Rig, name: str, town: str, variant: str, planted: Plante
     wrote_test = rnd.random() < 0.25
     if wrote_test:
         write_test(c, job, text=None)
-    run_tests(c, rig, t, text=rnd.choice(("Running tests.", None)), thinking="This goes straight to main, so it has to be green here.")
+    run_tests(
+        c,
+        rig,
+        t,
+        text=rnd.choice(("Running tests.", None)),
+        thinking="This goes straight to main, so it has to be green here.",
+    )
     a, b = short_sha(rnd), short_sha(rnd)
-    committed = git_commit_out(rnd, "main", t, f"{t.commit} ({bid})", wrote_test, b, 1 if variant == "secret_json" else 0)
-    landed = rnd.choice(("Current branch main is up to date.", "Successfully rebased and updated refs/heads/main.")) + f"\nTo {remote(rig)}\n   {a}..{b}  main -> main"
+    committed = git_commit_out(
+        rnd, "main", t, f"{t.commit} ({bid})", wrote_test, b, 1 if variant == "secret_json" else 0
+    )
+    landed = (
+        rnd.choice(("Current branch main is up to date.", "Successfully rebased and updated refs/heads/main."))
+        + f"\nTo {remote(rig)}\n   {a}..{b}  main -> main"
+    )
     close = bash(f"bd close {bid}", "Close the bead", f"\u2713 Closed {bid}")
     if rnd.random() < 0.35:
         c.step("Committing.", bash(f'git add -A && git commit -m "{t.commit} ({bid})"', "Commit", committed))
-        seq(c, 0.4, "Landing it: rebase on main and push.", "Rebase, push and close the bead", bash("git pull --rebase && git push", "Rebase on origin/main and push", landed), close)
+        seq(
+            c,
+            0.4,
+            "Landing it: rebase on main and push.",
+            "Rebase, push and close the bead",
+            bash("git pull --rebase && git push", "Rebase on origin/main and push", landed),
+            close,
+        )
     else:
         seq(
             c,
             0.4,
             "Landing it: commit, rebase on main, push.",
             "Commit, rebase, push to main and close the bead",
-            bash(f'git add -A && git commit -m "{t.commit} ({bid})" && git pull --rebase && git push', "Commit, rebase and push to main", committed + "\n" + landed),
+            bash(
+                f'git add -A && git commit -m "{t.commit} ({bid})" && git pull --rebase && git push',
+                "Commit, rebase and push to main",
+                committed + "\n" + landed,
+            ),
             close,
         )
     c.end_turn(f"{bid} landed on main ({b}) and closed.", STOP_HOOK)
     if rnd.random() < 0.2:
         c.human("thanks. let the witness know the fix is on main so polecats rebase")
-        c.step(None, bash(f'gt nudge {rig.name}/witness "{bid} landed on main ({b}); polecats touching {t.path} should rebase."', "Nudge the witness", f"\u2713 Nudged {rig.name}/witness"))
+        c.step(
+            None,
+            bash(
+                f'gt nudge {rig.name}/witness "{bid} landed on main ({b}); polecats touching {t.path} should rebase."',
+                "Nudge the witness",
+                f"\u2713 Nudged {rig.name}/witness",
+            ),
+        )
         c.end_turn("Told the witness.", STOP_HOOK)
 
 

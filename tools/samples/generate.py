@@ -23,7 +23,7 @@ import re
 import shutil
 import sys
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +37,7 @@ from .vocab import CREW, DOGS, POLECATS, RIGS, TOWNS, VERSIONS, slug
 
 SEED = 20260112
 DEFAULT_OUT = SESSIONS_DIR
-BASE_TIME = datetime(2026, 1, 12, 7, 30, tzinfo=timezone.utc)
+BASE_TIME = datetime(2026, 1, 12, 7, 30, tzinfo=UTC)
 
 COUNTS = {"polecat": 80, "crew": 30, "mayor": 20, "deacon": 20, "witness": 20, "refinery": 20, "none": 2}
 

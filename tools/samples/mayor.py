@@ -7,7 +7,6 @@ from .convo import Convo, bash
 from .tasks import tasks_for
 from .vocab import CREW, POLECATS, RIGS, STOP_HOOK, ago, bead_id
 
-
 MAYOR_ASKS = (
     "The {rig} folks report: {title}. File it and get a polecat on it.",
     "Please split this into beads and sling them: {title}; also {title2}.",
@@ -37,10 +36,17 @@ def mayor(c: Convo, town: str, variant: str, planted: Planted) -> None:
         subj = {
             "witness": f"{rnd.choice(POLECATS)} stuck on {bead_id(rnd, r.prefix)}",
             "refinery": f"Merged {rnd.randint(1, 4)}, {rnd.randint(0, 1)} bounced",
-            "crew": "Need a token for the eval job" if variant == "secret_mail" and not mails else "Question about priorities",
+            "crew": "Need a token for the eval job"
+            if variant == "secret_mail" and not mails
+            else "Question about priorities",
         }[kind]
         mails.append((mid, frm, subj, r))
-    inbox = "\n".join(f"  {i + 1}. [unread] {mid}  {subj}  from {frm}  {ago(rnd)}" for i, (mid, frm, subj, _) in enumerate(mails)) or "No unread mail."
+    inbox = (
+        "\n".join(
+            f"  {i + 1}. [unread] {mid}  {subj}  from {frm}  {ago(rnd)}" for i, (mid, frm, subj, _) in enumerate(mails)
+        )
+        or "No unread mail."
+    )
     seq(
         c,
         0.4,
@@ -73,7 +79,14 @@ def mayor(c: Convo, town: str, variant: str, planted: Planted) -> None:
                 force_think=True,
             )
         elif "stuck" in subj:
-            c.step(None, bash(f'gt nudge {r.name}/witness "Please check on the stuck polecat from your last mail."', "Nudge the witness", f"\u2713 Nudged {r.name}/witness"))
+            c.step(
+                None,
+                bash(
+                    f'gt nudge {r.name}/witness "Please check on the stuck polecat from your last mail."',
+                    "Nudge the witness",
+                    f"\u2713 Nudged {r.name}/witness",
+                ),
+            )
     created = []
     if "{title" in ask:
         for t in tasks[: 1 if "{title2}" not in ask else 2]:
@@ -89,7 +102,14 @@ def mayor(c: Convo, town: str, variant: str, planted: Planted) -> None:
             created.append(bid)
         if len(created) > 1 and rnd.random() < 0.7:
             cv = f"hq-cv-{rnd.chars('abcdefghijkmnpqrstuvwxyz23456789', 3)}"
-            c.step(None, bash(f'gt convoy create "{rig.name} fixes" {" ".join(created)}', "Track them in a convoy", f"\u2713 Created convoy {cv}: {rig.name} fixes ({len(created)} issues)"))
+            c.step(
+                None,
+                bash(
+                    f'gt convoy create "{rig.name} fixes" {" ".join(created)}',
+                    "Track them in a convoy",
+                    f"\u2713 Created convoy {cv}: {rig.name} fixes ({len(created)} issues)",
+                ),
+            )
         for bid in created:
             pc = rnd.choice(POLECATS)
             c.step(
@@ -112,7 +132,10 @@ def mayor(c: Convo, town: str, variant: str, planted: Planted) -> None:
             bash(
                 "gt status",
                 "Town overview",
-                "\n".join(f"{r.name:<14} witness up  refinery up  polecats {rnd.randint(0, 4)} working  mq {rnd.randint(0, 3)}" for r in RIGS),
+                "\n".join(
+                    f"{r.name:<14} witness up  refinery up  polecats {rnd.randint(0, 4)} working  mq {rnd.randint(0, 3)}"
+                    for r in RIGS
+                ),
             ),
         )
     c.end_turn(
@@ -122,7 +145,14 @@ def mayor(c: Convo, town: str, variant: str, planted: Planted) -> None:
     )
     if rnd.random() < 0.15:
         c.human("how's it going?")
-        c.step(None, bash("gt convoy list", "List convoys", f"hq-cv-{rnd.chars('abcdefghijkmnpqrstuvwxyz23456789', 3)}  {rig.name} fixes  {rnd.randint(0, 2)}/{max(1, len(created))} done"))
+        c.step(
+            None,
+            bash(
+                "gt convoy list",
+                "List convoys",
+                f"hq-cv-{rnd.chars('abcdefghijkmnpqrstuvwxyz23456789', 3)}  {rig.name} fixes  {rnd.randint(0, 2)}/{max(1, len(created))} done",
+            ),
+        )
         c.end_turn("Work is moving; polecats are on it and nothing is stuck.", STOP_HOOK)
 
 

@@ -19,7 +19,6 @@ from .tasks import Task
 from .transcript import Rand, Session, Tool
 from .vocab import STOP_HOOK, ago, remote, short_sha
 
-
 POLECAT_PROMPTS = (
     "[gt] {addr}: work slung by mayor. Check your hook and run it.",
     "You have work on your hook. Run `gt hook` and execute it.",
@@ -84,7 +83,9 @@ def polecat(c: Convo, job: PolecatJob, variant: str, planted: Planted) -> None:
             bash("bd mol current", "Show current molecule steps", _mol_out(job.bead, job.mol, 0)),
         )
     if rnd.random() < 0.15 or variant in ("blocked", "no_changes"):
-        c.step(None, bash(f"bd show {job.bead}", "Show the hooked bead", _show_out(job.bead, t, "hooked", job.addr, rnd)))
+        c.step(
+            None, bash(f"bd show {job.bead}", "Show the hooked bead", _show_out(job.bead, t, "hooked", job.addr, rnd))
+        )
 
     if variant == "blocked":
         return _polecat_blocked(c, job)
@@ -111,7 +112,9 @@ def polecat(c: Convo, job: PolecatJob, variant: str, planted: Planted) -> None:
     c.step(rnd.choice(("Reading the file.", None)), read_around(rnd, f"{wt}/{t.path}", t.original, t.edits[0][0]))
     closed_first = rnd.random() < 0.1
     if closed_first:
-        c.step(None, bash(f"bd close {job.mol}.1", "Close load-context step", f"\u2713 Closed {job.mol}.1: load-context"))
+        c.step(
+            None, bash(f"bd close {job.mol}.1", "Close load-context step", f"\u2713 Closed {job.mol}.1: load-context")
+        )
 
     if variant == "secret_env":
         key = planted.add(fake_anthropic(rnd), "anthropic_api_key")
@@ -135,7 +138,11 @@ def polecat(c: Convo, job: PolecatJob, variant: str, planted: Planted) -> None:
 
     for i, (old, new) in enumerate(t.edits):
         text = ("Fails as expected. Now the fix." if tdd else "Applying the fix.") if i == 0 else None
-        c.step(text, edit(f"{wt}/{t.path}", apply_edits(t, i), old, new), thinking=f"Smallest change that does what {job.bead} asks.")
+        c.step(
+            text,
+            edit(f"{wt}/{t.path}", apply_edits(t, i), old, new),
+            thinking=f"Smallest change that does what {job.bead} asks.",
+        )
 
     if not tdd and (rnd.random() < 0.3 or variant == "compact"):
         write_test(c, job, text=rnd.choice(("Adding a test for it.", "Covering it with a test.", None)))
@@ -222,9 +229,15 @@ def _gt_done(c: Convo, job: PolecatJob, *, no_changes: bool = False, close: Tool
         )
     if close is not None:
         cmd = close.input["command"] + " && gt done"
-        c.step(rnd.choice(("Closing the steps and submitting.", None)), bash(cmd, "Close finished steps and submit", close.content + "\n" + out))
+        c.step(
+            rnd.choice(("Closing the steps and submitting.", None)),
+            bash(cmd, "Close finished steps and submit", close.content + "\n" + out),
+        )
     else:
-        c.step(rnd.choice(("Submitting with gt done.", "Done with the work; running gt done.", None)), bash("gt done", "Submit work and exit", out))
+        c.step(
+            rnd.choice(("Submitting with gt done.", "Done with the work; running gt done.", None)),
+            bash("gt done", "Submit work and exit", out),
+        )
     if rnd.random() < 0.7:
         # gt done ends the polecat's session; most transcripts stop right there.
         c.end_turn(None)
@@ -245,7 +258,11 @@ def _gt_done(c: Convo, job: PolecatJob, *, no_changes: bool = False, close: Tool
 
 def _polecat_no_changes(c: Convo, job: PolecatJob) -> None:
     rnd, t = c.rnd, job.task
-    c.step(None, read(f"{job.worktree}/{t.path}", t.final()), thinking="Check whether this is still a problem before editing.")
+    c.step(
+        None,
+        read(f"{job.worktree}/{t.path}", t.final()),
+        thinking="Check whether this is still a problem before editing.",
+    )
     sha = short_sha(rnd)
     c.step(
         "This already looks handled. Checking history.",
@@ -255,7 +272,13 @@ def _polecat_no_changes(c: Convo, job: PolecatJob) -> None:
             f"{sha} {t.commit}\n{short_sha(rnd)} {t.pkg.noun}: tidy comments\n{short_sha(rnd)} initial import",
         ),
     )
-    run_tests(c, job.rig, t, text="Confirming the suite is green on main.", thinking="If main already passes with this fix in, there is nothing to do.")
+    run_tests(
+        c,
+        job.rig,
+        t,
+        text="Confirming the suite is green on main.",
+        thinking="If main already passes with this fix in, there is nothing to do.",
+    )
     reason = f"no-changes: already fixed on main in {sha}"
     c.step(
         f"The fix landed in {sha} before this bead was slung. Nothing to change.",
@@ -269,7 +292,10 @@ def _polecat_no_changes(c: Convo, job: PolecatJob) -> None:
 
 
 BLOCKERS = (
-    ("the bead asks for a schema change but the migration tool is not in this rig", "needs a decision on where the migration lives"),
+    (
+        "the bead asks for a schema change but the migration tool is not in this rig",
+        "needs a decision on where the migration lives",
+    ),
     ("tests for this package need a fixture database that is not set up in the worktree", "missing test fixtures"),
     ("the description contradicts the current API contract", "spec conflict"),
 )
@@ -317,7 +343,9 @@ def _polecat_long_middle(c: Convo, job: PolecatJob) -> None:
             c.step("Running the linter too.", bash(lint, "Lint", f"{t.path}:1:1: file is not formatted", exit_code=1))
             c.step("Formatting.", bash(fmt, "Format the file", "" if rig.lang == "go" else "1 file reformatted"))
         c.step(None, bash(lint, "Lint", ""))
-        c.step(None, bash("git diff --stat", "Diff summary", f" {t.path} | {rnd.randint(4, 14)} ++++++--\n 1 file changed"))
+        c.step(
+            None, bash("git diff --stat", "Diff summary", f" {t.path} | {rnd.randint(4, 14)} ++++++--\n 1 file changed")
+        )
     c.s.compact(
         "This session is being continued from an earlier conversation that ran out of context. "
         f"Summary: I am polecat {job.name} in rig {rig.name}, working on {job.bead} ({t.title}) on branch "
@@ -360,7 +388,10 @@ def _explore_task(parent: Session, job: PolecatJob) -> Tool:
         sess.subagents.append(sub)
         sess.clock = sub.clock
 
-    content = [{"type": "text", "text": report}, {"type": "text", "text": f"agentId: {agent_id} (use it to resume this agent)"}]
+    content = [
+        {"type": "text", "text": report},
+        {"type": "text", "text": f"agentId: {agent_id} (use it to resume this agent)"},
+    ]
     tur = {
         "status": "completed",
         "prompt": prompt,
@@ -369,7 +400,13 @@ def _explore_task(parent: Session, job: PolecatJob) -> Tool:
         "totalDurationMs": rnd.randint(9000, 40000),
         "totalTokens": rnd.randint(15000, 40000),
         "totalToolUseCount": 2,
-        "usage": {"input_tokens": 6, "cache_creation_input_tokens": 3100, "cache_read_input_tokens": 24000, "output_tokens": 410, "service_tier": "standard"},
+        "usage": {
+            "input_tokens": 6,
+            "cache_creation_input_tokens": 3100,
+            "cache_read_input_tokens": 24000,
+            "output_tokens": 410,
+            "service_tier": "standard",
+        },
     }
     inp = {"subagent_type": "Explore", "description": "Find callers before editing", "prompt": prompt}
     return Tool("Task", inp, content, tur, took_ms=(500, 1500), subagent=run)

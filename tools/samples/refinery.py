@@ -6,7 +6,6 @@ from .common import Planted, fake_github, polecat_job, run_tests, seq, wisp_setu
 from .convo import Convo, bash
 from .vocab import POLECATS, PROMPT_HOOKS, STOP_HOOK, Rig, ago, bead_id, remote, short_sha
 
-
 REFINERY_STEPS = (
     "inbox-check",
     "queue-scan",
@@ -35,11 +34,21 @@ def refinery(c: Convo, rig: Rig, town: str, variant: str, planted: Planted) -> N
     )
     n = rnd.choice((0, 1, 1, 2)) or (1 if variant == "gate_fail" else 0)
     jobs = [polecat_job(rnd, rig, rnd.choice(POLECATS), "") for _ in range(n)]
-    mail = "No unread mail." if not jobs or rnd.random() < 0.4 else "\n".join(
-        f"  {i + 1}. [unread] MERGE_READY {j.branch}  from {rig.name}/witness  {ago(rnd)}" for i, j in enumerate(jobs)
+    mail = (
+        "No unread mail."
+        if not jobs or rnd.random() < 0.4
+        else "\n".join(
+            f"  {i + 1}. [unread] MERGE_READY {j.branch}  from {rig.name}/witness  {ago(rnd)}"
+            for i, j in enumerate(jobs)
+        )
     )
     wisp = wisp_setup(
-        c, rig.prefix, "mol-refinery-patrol", f"{rig.name}/refinery", len(REFINERY_STEPS), after=bash("gt mail inbox", "Check inbox", mail)
+        c,
+        rig.prefix,
+        "mol-refinery-patrol",
+        f"{rig.name}/refinery",
+        len(REFINERY_STEPS),
+        after=bash("gt mail inbox", "Check inbox", mail),
     )
     if variant == "secret_remote":
         tok = planted.add(fake_github(rnd), "github_token")
@@ -50,13 +59,25 @@ def refinery(c: Convo, rig: Rig, town: str, variant: str, planted: Planted) -> N
         )
     if jobs:
         q = "\n".join(
-            f"  {i + 1}. {j.branch:<28} {j.bead:<8} \"{j.task.title}\"  ({j.name}, {ago(rnd)})" for i, j in enumerate(jobs)
+            f'  {i + 1}. {j.branch:<28} {j.bead:<8} "{j.task.title}"  ({j.name}, {ago(rnd)})'
+            for i, j in enumerate(jobs)
         )
         q = f"Merge queue for {rig.name} ({len(jobs)}):\n{q}"
     else:
         q = f"Merge queue for {rig.name} is empty."
-    c.step(rnd.choice(("Reading the merge queue.", None)), bash(f"gt mq list {rig.name}", "List the merge queue", q), thinking="Queue comes from gt mq list only.")
-    c.step(None, bash(f"bd close {wisp}.1 {wisp}.2", "Close inbox-check and queue-scan", f"\u2713 Closed {wisp}.1: inbox-check\n\u2713 Closed {wisp}.2: queue-scan"))
+    c.step(
+        rnd.choice(("Reading the merge queue.", None)),
+        bash(f"gt mq list {rig.name}", "List the merge queue", q),
+        thinking="Queue comes from gt mq list only.",
+    )
+    c.step(
+        None,
+        bash(
+            f"bd close {wisp}.1 {wisp}.2",
+            "Close inbox-check and queue-scan",
+            f"\u2713 Closed {wisp}.1: inbox-check\n\u2713 Closed {wisp}.2: queue-scan",
+        ),
+    )
     merged, bounced, filed = [], [], []
     for k, j in enumerate(jobs):
         outcome = rnd.choices(("merge", "conflict", "fail"), (0.7, 0.18, 0.12))[0]
@@ -67,14 +88,18 @@ def refinery(c: Convo, rig: Rig, town: str, variant: str, planted: Planted) -> N
             bash(
                 f"git fetch origin && git checkout -B merge-tmp origin/{j.branch} && git rebase origin/main",
                 "Rebase the branch on main",
-                f"CONFLICT (content): Merge conflict in {j.task.path}\nerror: could not apply {short_sha(rnd)}... {j.task.commit}\nhint: Resolve all conflicts manually, mark them with \"git add\", then run \"git rebase --continue\"."
+                f'CONFLICT (content): Merge conflict in {j.task.path}\nerror: could not apply {short_sha(rnd)}... {j.task.commit}\nhint: Resolve all conflicts manually, mark them with "git add", then run "git rebase --continue".'
                 if outcome == "conflict"
                 else "Successfully rebased and updated refs/heads/merge-tmp.",
                 exit_code=1 if outcome == "conflict" else 0,
             ),
         )
         if outcome == "conflict":
-            c.step("Conflict isn't trivial. Aborting and sending it back.", bash("git rebase --abort && git checkout main", "Abort the rebase", "Switched to branch 'main'"), thinking="Not mine to resolve; the polecat owns the change.")
+            c.step(
+                "Conflict isn't trivial. Aborting and sending it back.",
+                bash("git rebase --abort && git checkout main", "Abort the rebase", "Switched to branch 'main'"),
+                thinking="Not mine to resolve; the polecat owns the change.",
+            )
             c.step(
                 None,
                 bash(
@@ -110,16 +135,24 @@ def refinery(c: Convo, rig: Rig, town: str, variant: str, planted: Planted) -> N
         ff = f"Switched to branch 'main'\nUpdating {a}..{b}\nFast-forward\n {j.task.path} | {rnd.randint(4, 16)} ++++++---\n 1 file changed"
         pushed = f"To {remote(rig)}\n   {a}..{b}  main -> main"
         if rnd.random() < 0.3:
-            c.step("Green. Merging.", bash("git checkout main && git merge --ff-only merge-tmp", "Fast-forward main", ff))
+            c.step(
+                "Green. Merging.", bash("git checkout main && git merge --ff-only merge-tmp", "Fast-forward main", ff)
+            )
             c.step(None, bash("git push origin main", "Push main", pushed))
         else:
             c.step(
                 "Green. Merging and pushing.",
-                bash("git checkout main && git merge --ff-only merge-tmp && git push origin main", "Fast-forward main and push", ff + "\n" + pushed),
+                bash(
+                    "git checkout main && git merge --ff-only merge-tmp && git push origin main",
+                    "Fast-forward main and push",
+                    ff + "\n" + pushed,
+                ),
             )
         merged.append(j.bead)
     steps = " ".join(f"{wisp}.{i}" for i in range(3, 10))
-    close_rest = bash(f"bd close {steps}", "Close the remaining patrol steps", f"\u2713 Closed 7 steps ({wisp}.3 \u2026 {wisp}.9)")
+    close_rest = bash(
+        f"bd close {steps}", "Close the remaining patrol steps", f"\u2713 Closed 7 steps ({wisp}.3 \u2026 {wisp}.9)"
+    )
     parts = [f"merged {len(merged)}" + (f" ({', '.join(merged)})" if merged else "")]
     if bounced:
         parts.append(f"sent back {', '.join(bounced)} for rebase")
@@ -132,7 +165,11 @@ def refinery(c: Convo, rig: Rig, town: str, variant: str, planted: Planted) -> N
         rnd.choice(("Cycle done. Closing steps and squashing.", None)),
         "Close the remaining steps and squash the wisp",
         close_rest,
-        bash(f'bd mol squash {wisp} --summary="{summary}"', "Squash the patrol wisp", f"\u2713 Squashed {wisp} \u2192 digest {bead_id(rnd, rig.prefix)}"),
+        bash(
+            f'bd mol squash {wisp} --summary="{summary}"',
+            "Squash the patrol wisp",
+            f"\u2713 Squashed {wisp} \u2192 digest {bead_id(rnd, rig.prefix)}",
+        ),
     )
     c.end_turn(f"Patrol cycle done: {summary}.", STOP_HOOK)
 

@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from .transcript import Rand
 from .vocab import Pkg, Rig
 
-
 # -- source files -----------------------------------------------------------
 
 
@@ -165,17 +164,22 @@ def _go_tasks(rig: Rig, pkg: Pkg) -> list[Task]:
     tasks = [
         Task(
             f"Reject {n}s with an empty name",
-            f"Validate() lets a {n} through with Name == \"\". The UI then shows a blank row. Return an error instead and cover it in TestValidate.",
+            f'Validate() lets a {n} through with Name == "". The UI then shows a blank row. Return an error instead and cover it in TestValidate.',
             path,
             src,
-            [(valid_old, valid_old + f'\n\tif v.Name == "" {{\n\t\treturn fmt.Errorf("{n} %s: empty name", v.ID)\n\t}}')],
+            [
+                (
+                    valid_old,
+                    valid_old + f'\n\tif v.Name == "" {{\n\t\treturn fmt.Errorf("{n} %s: empty name", v.ID)\n\t}}',
+                )
+            ],
             tpath,
             tsrc,
             (case_old, case_old + f'\n\t\t{{"empty name", {T}{{ID: "a2"}}, false}},'),
             f"{p}: reject {n}s with an empty name",
             "func Validate",
             "TestValidate",
-            f'{p}_test.go:19: empty name: got err=<nil>',
+            f"{p}_test.go:19: empty name: got err=<nil>",
             "go",
         ),
         Task(
@@ -183,14 +187,20 @@ def _go_tasks(rig: Rig, pkg: Pkg) -> list[Task]:
             f"A {n} saved with Limit < 0 makes the quota check wrap around. Validate should refuse it.",
             path,
             src,
-            [(valid_old, valid_old + f'\n\tif v.Limit < 0 {{\n\t\treturn fmt.Errorf("{n} %s: negative limit %d", v.ID, v.Limit)\n\t}}')],
+            [
+                (
+                    valid_old,
+                    valid_old
+                    + f'\n\tif v.Limit < 0 {{\n\t\treturn fmt.Errorf("{n} %s: negative limit %d", v.ID, v.Limit)\n\t}}',
+                )
+            ],
             tpath,
             tsrc,
             (case_old, case_old + f'\n\t\t{{"negative limit", {T}{{ID: "a3", Name: "x", Limit: -1}}, false}},'),
             f"{p}: refuse negative limits",
             "Limit",
             "TestValidate",
-            f'{p}_test.go:19: negative limit: got err=<nil>',
+            f"{p}_test.go:19: negative limit: got err=<nil>",
             "go",
         ),
         Task(
@@ -215,17 +225,22 @@ def _go_tasks(rig: Rig, pkg: Pkg) -> list[Task]:
         ),
         Task(
             f"Include the id in {p} not-found errors",
-            f"Logs only say \"{n} not found\" with no id, so on-call can't tell which one. Wrap Err{T}NotFound with the id; callers use errors.Is so this is safe.",
+            f'Logs only say "{n} not found" with no id, so on-call can\'t tell which one. Wrap Err{T}NotFound with the id; callers use errors.Is so this is safe.',
             path,
             src,
-            [("\t\treturn nil, Err" + T + "NotFound", f'\t\treturn nil, fmt.Errorf("get {n} %q: %w", id, Err{T}NotFound)')],
+            [
+                (
+                    "\t\treturn nil, Err" + T + "NotFound",
+                    f'\t\treturn nil, fmt.Errorf("get {n} %q: %w", id, Err{T}NotFound)',
+                )
+            ],
             f"{pkg.path}/get_test.go",
             None,
             f'package {p}\n\nimport (\n\t"errors"\n\t"strings"\n\t"testing"\n)\n\nfunc TestGetNotFoundHasID(t *testing.T) {{\n\ts := &Store{{items: map[string]*{T}{{}}}}\n\t_, err := s.Get("zz9")\n\tif !errors.Is(err, Err{T}NotFound) || !strings.Contains(err.Error(), "zz9") {{\n\t\tt.Fatalf("unexpected error: %v", err)\n\t}}\n}}\n',
             f"{p}: wrap not-found errors with the {n} id",
             f"Err{T}NotFound",
             "TestGetNotFoundHasID",
-            f'get_test.go:13: unexpected error: {p}: {n} not found',
+            f"get_test.go:13: unexpected error: {p}: {n} not found",
             "go",
         ),
     ]

@@ -22,7 +22,6 @@ from typing import Any
 
 B62 = string.ascii_letters + string.digits
 TOKEN_CHARS = string.ascii_letters + string.digits + "_-"
-LOWER36 = string.ascii_lowercase + string.digits
 
 
 class Rand(random.Random):
@@ -48,9 +47,6 @@ class Rand(random.Random):
 
     def signature(self) -> str:
         return "Eu" + self.chars(B62 + "+/", 62) + "=="
-
-    def chance(self, p: float) -> bool:
-        return self.random() < p
 
 
 def iso(ts: datetime) -> str:

@@ -77,7 +77,6 @@ RIGS = (
         ),
     ),
 )
-RIG_BY_NAME = {r.name: r for r in RIGS}
 
 
 def slug(rnd: Rand) -> str:

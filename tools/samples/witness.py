@@ -6,14 +6,19 @@ from .common import Planted, fake_hf, seq, wisp_setup
 from .convo import Convo, bash
 from .vocab import POLECATS, PROMPT_HOOKS, STOP_HOOK, Rig, ago, bead_id, short_sha
 
-
 WITNESS_STEPS = ("inbox-check", "survey-workers", "nudge-stuck", "cleanup-done", "report", "loop-or-exit")
 
 
 def witness(c: Convo, rig: Rig, town: str, variant: str, planted: Planted) -> None:
     rnd = c.rnd
     c.human(
-        rnd.choice((f"[gt] {rig.name}/witness: patrol.", f"[gt] {rig.name}/witness: daemon tick, run your patrol.", "Start your patrol.")),
+        rnd.choice(
+            (
+                f"[gt] {rig.name}/witness: patrol.",
+                f"[gt] {rig.name}/witness: daemon tick, run your patrol.",
+                "Start your patrol.",
+            )
+        ),
         hook_cmds=PROMPT_HOOKS[:1],
     )
     names = rnd.sample(POLECATS, rnd.randint(2, 3))
@@ -21,11 +26,21 @@ def witness(c: Convo, rig: Rig, town: str, variant: str, planted: Planted) -> No
     if variant in ("api_error", "secret_peek") and "stuck" not in states:
         states[0] = "stuck"
     done = [n for n, s in zip(names, states) if s == "done"]
-    mail = "No unread mail." if not done else "\n".join(
-        f"  {i + 1}. [unread] POLECAT_DONE {n}  from {rig.name}/polecats/{n}  {ago(rnd)}" for i, n in enumerate(done)
+    mail = (
+        "No unread mail."
+        if not done
+        else "\n".join(
+            f"  {i + 1}. [unread] POLECAT_DONE {n}  from {rig.name}/polecats/{n}  {ago(rnd)}"
+            for i, n in enumerate(done)
+        )
     )
     wisp = wisp_setup(
-        c, rig.prefix, "mol-witness-patrol", f"{rig.name}/witness", len(WITNESS_STEPS), after=bash("gt mail inbox", "Check inbox", mail)
+        c,
+        rig.prefix,
+        "mol-witness-patrol",
+        f"{rig.name}/witness",
+        len(WITNESS_STEPS),
+        after=bash("gt mail inbox", "Check inbox", mail),
     )
     if rnd.random() < 0.15:
         c.step(
@@ -33,16 +48,22 @@ def witness(c: Convo, rig: Rig, town: str, variant: str, planted: Planted) -> No
             bash(
                 "bd mol current",
                 "Show patrol steps",
-                f"{wisp}  mol-witness-patrol\n" + "\n".join(f"  [{'>' if i == 1 else ' '}] {wisp}.{i}  {s}" for i, s in enumerate(WITNESS_STEPS, 1)),
+                f"{wisp}  mol-witness-patrol\n"
+                + "\n".join(f"  [{'>' if i == 1 else ' '}] {wisp}.{i}  {s}" for i, s in enumerate(WITNESS_STEPS, 1)),
             ),
         )
     c.step(None, bash(f"bd close {wisp}.1", "Close inbox-check", f"\u2713 Closed {wisp}.1: inbox-check"))
     rows = "\n".join(
-        f"  {n:<9} {s:<8} {bead_id(rnd, rig.prefix) if s != 'idle' else '-':<8} last activity {rnd.randint(1, 59)}m ago" for n, s in zip(names, states)
+        f"  {n:<9} {s:<8} {bead_id(rnd, rig.prefix) if s != 'idle' else '-':<8} last activity {rnd.randint(1, 59)}m ago"
+        for n, s in zip(names, states)
     )
     c.step(
         rnd.choice(("Surveying polecats.", None)),
-        bash(f"gt polecat list {rig.name}", "List polecats", f"Polecats in {rig.name}:\n  NAME      STATE    HOOK     ACTIVITY\n{rows}"),
+        bash(
+            f"gt polecat list {rig.name}",
+            "List polecats",
+            f"Polecats in {rig.name}:\n  NAME      STATE    HOOK     ACTIVITY\n{rows}",
+        ),
         thinking="Look at each polecat; peek before nudging.",
     )
     errored = False
@@ -52,7 +73,10 @@ def witness(c: Convo, rig: Rig, town: str, variant: str, planted: Planted) -> No
         pane = "\u25cf Waiting for input...\n> \n  ? for shortcuts"
         if variant == "secret_peek" and not any(k == "hf_token" for _, k in planted.items):
             tok = planted.add(fake_hf(rnd), "hf_token")
-            pane = f'$ curl -s -H "Authorization: Bearer {tok}" https://huggingface.co/api/whoami-v2\n{{"error":"Invalid credentials in Authorization header"}}\n' + pane
+            pane = (
+                f'$ curl -s -H "Authorization: Bearer {tok}" https://huggingface.co/api/whoami-v2\n{{"error":"Invalid credentials in Authorization header"}}\n'
+                + pane
+            )
         c.step(f"{n} looks stuck. Peeking.", bash(f"gt peek {rig.name}/{n} 50", "Look at the polecat's pane", pane))
         if variant == "api_error" and not errored:
             c.s.api_error(529, "overloaded_error", "Overloaded")
@@ -60,7 +84,11 @@ def witness(c: Convo, rig: Rig, town: str, variant: str, planted: Planted) -> No
             c.human(f"[gt] nudge from deacon: {rig.name}/witness patrol stalled, continue.")
         c.step(
             None,
-            bash(f'gt nudge {rig.name}/{n} "You have hooked work. Run gt hook and continue, or gt done if finished."', "Nudge the stuck polecat", f"\u2713 Nudged {rig.name}/{n}"),
+            bash(
+                f'gt nudge {rig.name}/{n} "You have hooked work. Run gt hook and continue, or gt done if finished."',
+                "Nudge the stuck polecat",
+                f"\u2713 Nudged {rig.name}/{n}",
+            ),
         )
     cleaned, held = [], []
     for n in done:
@@ -86,7 +114,14 @@ def witness(c: Convo, rig: Rig, town: str, variant: str, planted: Planted) -> No
             held.append(n)
             continue
         cleaned.append(n)
-        c.step(None, bash(f"gt polecat nuke {rig.name}/{n} --force", "Remove the finished polecat", f"\u2713 Nuked {rig.name}/{n} (worktree removed, session stopped)"))
+        c.step(
+            None,
+            bash(
+                f"gt polecat nuke {rig.name}/{n} --force",
+                "Remove the finished polecat",
+                f"\u2713 Nuked {rig.name}/{n} (worktree removed, session stopped)",
+            ),
+        )
     stuck = [n for n, s in zip(names, states) if s == "stuck"]
     summary = f"{len(names)} polecats; nudged {', '.join(stuck) or 'none'}; cleaned up {', '.join(cleaned) or 'none'}"
     if held:
@@ -96,7 +131,11 @@ def witness(c: Convo, rig: Rig, town: str, variant: str, planted: Planted) -> No
         0.5,
         None,
         "Close the remaining steps and squash the wisp",
-        bash(f"bd close {' '.join(f'{wisp}.{i}' for i in range(2, 7))}", "Close the remaining patrol steps", f"\u2713 Closed 5 steps ({wisp}.2 \u2026 {wisp}.6)"),
+        bash(
+            f"bd close {' '.join(f'{wisp}.{i}' for i in range(2, 7))}",
+            "Close the remaining patrol steps",
+            f"\u2713 Closed 5 steps ({wisp}.2 \u2026 {wisp}.6)",
+        ),
         bash(f'bd mol squash {wisp} --summary="{summary}"', "Squash the patrol wisp", f"\u2713 Squashed {wisp}"),
     )
     c.end_turn(f"Patrol complete: {summary}.", STOP_HOOK)

@@ -56,7 +56,7 @@ from .redactor import Redactor, Removed
 from .rows import redact_row, scan_row
 from .scanner import Finding
 
-__all__ = ["REDACTED", "GENERIC", "PLUGIN_NAMES", "Finding", "Redactor", "Removed", "redact_row", "scan_row"]
+__all__ = ["GENERIC", "PLUGIN_NAMES", "REDACTED", "Finding", "Redactor", "Removed", "redact_row", "scan_row"]
 
 
 def __getattr__(name: str):

@@ -104,8 +104,9 @@ def _load_plugins() -> dict[str, _Plugin]:
             cls = getattr(importlib.import_module(f"detect_secrets.plugins.{module}"), cls_name)
         except (ImportError, AttributeError):  # not shipped by this detect-secrets version
             continue
-        plugins[cls_name] = _Plugin(cls_name, kind, tuple(cls.denylist), needs_digit,
-                                    getattr(cls, "is_formally_valid", None), where == VALUE)
+        plugins[cls_name] = _Plugin(
+            cls_name, kind, tuple(cls.denylist), needs_digit, getattr(cls, "is_formally_valid", None), where == VALUE
+        )
     return plugins
 
 
@@ -136,8 +137,23 @@ _ESCAPE = re.compile(r"\\[nrt]")
 # Delimiters detect-secrets' token regexes do not expect around a token (Artifactory's wants
 # whitespace, `=`, `:` or a double quote): quotes become `"`, brackets and separators a space.
 # No plugin's regex needs them as they are: its quotes are either kind, its brackets optional.
-_DELIMITERS = str.maketrans({"'": '"', "`": '"', "(": " ", ")": " ", "[": " ", "]": " ", "{": " ",
-                             "}": " ", "<": " ", ">": " ", ",": " ", ";": " ", "|": " "})
+_DELIMITERS = str.maketrans(
+    {
+        "'": '"',
+        "`": '"',
+        "(": " ",
+        ")": " ",
+        "[": " ",
+        "]": " ",
+        "{": " ",
+        "}": " ",
+        "<": " ",
+        ">": " ",
+        ",": " ",
+        ";": " ",
+        "|": " ",
+    }
+)
 
 
 def _plugin_view(text: str) -> str:
@@ -170,7 +186,7 @@ def _plugin_spans(plugin: _Plugin, text: str, lo: int, hi: int) -> Iterable[Span
             elif plugin.name == "JwtTokenDetector":
                 end = _PLUGIN_TAIL.match(text, end).end()
             elif plugin.name == "PrivateKeyDetector":  # it matches the header only: take the block
-                if text[max(0, start - 5):start] == "-----":
+                if text[max(0, start - 5) : start] == "-----":
                     start -= 5
                 tail = _KEY_END.search(text, end, end + 50000)
                 end = tail.end() if tail else _KEY_BODY.match(text, end).end()
@@ -180,8 +196,9 @@ def _plugin_spans(plugin: _Plugin, text: str, lo: int, hi: int) -> Iterable[Span
                 end -= 1
             if start >= end or (plugin.needs_digit and not _DIGIT.search(text, start, end)):
                 continue
-            if kind == "url_password" and (_REFERENCE.fullmatch(text, start, end)
-                                           or _URL_PLACEHOLDER.fullmatch(text, start, end)):
+            if kind == "url_password" and (
+                _REFERENCE.fullmatch(text, start, end) or _URL_PLACEHOLDER.fullmatch(text, start, end)
+            ):
                 continue
             if kind == "private_key":
                 covered = end

@@ -68,9 +68,19 @@ _KEYWORDS: tuple[tuple[str, str, str], ...] = (
 def _assignment(word: str, exclude: str) -> re.Pattern[bytes]:
     head = _ci(word) + exclude + _NAME_TAIL + _SEP
     cap = f"{{1,{_VALUE_CAP}}}"
-    return _rx(f"{head}(?:" + r'\\*"' + _SCHEME + f"(?P<dq>{_DQ_VALUE}{cap})"
-               + "|" + r"\\*'" + _SCHEME + f"(?P<sq>{_SQ_VALUE}{cap})"
-               + "|" + _SCHEME + f"(?P<u>{_UNQUOTED}{cap}))")
+    return _rx(
+        f"{head}(?:"
+        + r'\\*"'
+        + _SCHEME
+        + f"(?P<dq>{_DQ_VALUE}{cap})"
+        + "|"
+        + r"\\*'"
+        + _SCHEME
+        + f"(?P<sq>{_SQ_VALUE}{cap})"
+        + "|"
+        + _SCHEME
+        + f"(?P<u>{_UNQUOTED}{cap}))"
+    )
 
 
 _VALUE_RUNS = {"dq": _rx(_DQ_VALUE + "*"), "sq": _rx(_SQ_VALUE + "*"), "u": _rx(_UNQUOTED + "*")}

@@ -40,8 +40,9 @@ _ACRONYM_WORDS = re.compile(r"[A-Za-z][a-z]*[A-Z]*[0-9]*(?:[A-Z][a-z]+)+")  # ML
 _VOWELS = re.compile(r"[aeiouyAEIOUY]")
 # arn:aws:kms:..., urn:ietf:..., tag:yaml.org,2002:str
 _URI = re.compile(r"(?:arn|urn|tag|mailto|data|file):|[a-z][a-z0-9+.\-]*:[^:\s]*:")
-_KEYWORDS_ANY_CASE = "|".join(f"{w}|{w.capitalize()}|{w.upper()}"
-                               for w in ("key", "token", "secret", "passw", "pwd", "auth", "credential"))
+_KEYWORDS_ANY_CASE = "|".join(
+    f"{w}|{w.capitalize()}|{w.upper()}" for w in ("key", "token", "secret", "passw", "pwd", "auth", "credential")
+)
 _KEYWORD_WORD = re.compile(rf"[A-Za-z_\-]*(?:{_KEYWORDS_ANY_CASE})[A-Za-z_\-]*[0-9]*")  # access_token, PASSWORDLESS
 _TYPE_EXPR = re.compile(r"[A-Za-z_][\w.]*[\[(].*[\])]")  # list[Rule], dict(str, str)
 _NOT_ALNUM = re.compile(r"[^a-z0-9]")
@@ -87,8 +88,14 @@ def _code_segment(seg: str) -> bool:
     word = seg.strip("_$").rstrip("0123456789")
     if "_" in word:  # id_aa_KP_keyPkgIdAndReceiptReq
         return all(_code_segment(part) for part in word.split("_") if part)
-    return (len(word) <= 3 or word.islower() or word.isupper() or word.istitle() or _identifier(word)
-            or bool(_ACRONYM_WORDS.fullmatch(word)))
+    return (
+        len(word) <= 3
+        or word.islower()
+        or word.isupper()
+        or word.istitle()
+        or _identifier(word)
+        or bool(_ACRONYM_WORDS.fullmatch(word))
+    )
 
 
 def _randomish(value: str) -> bool:
@@ -139,8 +146,13 @@ def _plausible(value: str, variant: str, spaced: bool = False, words: bool = Fal
         if _OPERATOR.fullmatch(value) or _NEGATION.fullmatch(value):
             return False  # a==b, !!x.y
         call = _CALL.match(value)
-        if call and (spaced or value[-1] in "([)]" or not call.group(1).isalpha()
-                     or _LOWER_UPPER.search(call.group(1)) or call.group(1).islower()):
+        if call and (
+            spaced
+            or value[-1] in "([)]"
+            or not call.group(1).isalpha()
+            or _LOWER_UPPER.search(call.group(1))
+            or call.group(1).islower()
+        ):
             return False  # a call or subscript: token=get_token(), key=os.environ[...]; not Summer(2024)!
     return words or _randomish(value)
 

@@ -93,7 +93,7 @@ class Redactor:
                 last = end
             parts.append(text[last:])
             if removed is not None and len(mine) > len(placed):  # earlier passes' markers moved
-                mine[:-len(placed)] = [r._replace(at=_moved(r.at, placed)) for r in mine[:-len(placed)]]
+                mine[: -len(placed)] = [r._replace(at=_moved(r.at, placed)) for r in mine[: -len(placed)]]
             text = "".join(parts)
             spans = self._spans(text)
         if removed is not None:
@@ -125,7 +125,7 @@ class Removed:
     value: str = field(repr=False)
     at: int
 
-    def _replace(self, **changes) -> "Removed":
+    def _replace(self, **changes) -> Removed:
         return Removed(**{"kind": self.kind, "value": self.value, "at": self.at, **changes})
 
 
@@ -145,5 +145,6 @@ def _moved(at: int, placed: list[tuple[int, int, int, int]]) -> int:
 def _bare_secret(name: str, value: str) -> bool:
     """A value under a secret-named key that is redacted as a whole."""
     low = name.lower()
-    return not _is_redacted(value, 0, len(value)) and _plausible(value, "dq", words="pass" in low or "pwd" in low,
-                                                                 name=name)
+    return not _is_redacted(value, 0, len(value)) and _plausible(
+        value, "dq", words="pass" in low or "pwd" in low, name=name
+    )

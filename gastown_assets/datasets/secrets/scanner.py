@@ -128,7 +128,7 @@ def _on_keyword(found: str) -> Handler:
         elif found == "secret":
             if _IBM_COS_HINT.match(low, i):
                 fired.add("IbmCosHmacDetector", i)
-            if i >= 4 and low[i - 4:i] == b"aws_" and (s := _AWS_SECRET.match(b, i - 4)):
+            if i >= 4 and low[i - 4 : i] == b"aws_" and (s := _AWS_SECRET.match(b, i - 4)):
                 out.append((*s.span(1), "aws_secret_key"))
 
     return handle
@@ -159,8 +159,10 @@ _KW = {found: _on_keyword(found) for found, _, _ in _KEYWORDS}
 # After a keyword (lowered): the shapes its handler can use. An assignment (`NAME=`, `NAME:`,
 # `"NAME":`), a long value after spaces (the IBM, Cloudant and SoftLayer plugins accept ` +` as
 # assignment) or a quoted 40-char value within 20 characters (the AWS plugin's secret key regex).
-_SHAPE = (r"""(?:[a-z0-9_.\-]{0,80}(?:\\*["'\]])?[ \t]*[=:]|["'\]]? +["']?[a-z0-9_\-/+]{24}"""
-          r"""|.{0,20}?["'][0-9a-z/+]{40}["'])""")
+_SHAPE = (
+    r"""(?:[a-z0-9_.\-]{0,80}(?:\\*["'\]])?[ \t]*[=:]|["'\]]? +["']?[a-z0-9_\-/+]{24}"""
+    r"""|.{0,20}?["'][0-9a-z/+]{40}["'])"""
+)
 _DISCORD = "".join(rf"|(?<=[MNO]{_T}{{{n}}}\.)" for n in (23, 24, 25))[1:]
 _ALTS: list[_Alt] = [
     # `_`
@@ -185,21 +187,30 @@ _ALTS: list[_Alt] = [
     # `J`
     # (A header is short: bounding it keeps `eyJeyJeyJ...` linear.)
     _token("jwt", "ey", "J", r"[A-Za-z0-9_\-]{2,1000}\.eyJ[A-Za-z0-9_\-]{2,}\.[A-Za-z0-9_\-]*"),
-    _hint("JwtTokenDetector", "J", "(?<=eyJ)(?=[A-Za-z0-9_=\-]{1,1000}\.)"),
+    _hint("JwtTokenDetector", "J", r"(?<=eyJ)(?=[A-Za-z0-9_=\-]{1,1000}\.)"),
     _hint("OpenAIDetector", "J", "(?<=T3BlbkFJ)"),
     # `-`
     _token("anthropic_key", "sk", "-", r"ant-[A-Za-z0-9_\-]{20,}"),
     _token("openai_key", "sk", "-", r"(?:proj-|svcacct-|admin-)?(?=[A-Za-z_\-]{0,200}[0-9])[A-Za-z0-9_\-]{20,}"),
     _token("slack_token", "xox[abposr]", "-", r"[A-Za-z0-9\-]{10,}"),
     # A private key through its END line; if that was cut off, through the base64 body that follows.
-    _Alt("-", r"----BEGIN[A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----"
-              r"(?:[\s\S]{0,50000}?-----END[A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----"
-              r"|(?:\\[nr]|[A-Za-z0-9+/=\s:,._\-])*)", "private_key", guard="(?=-)"),
+    _Alt(
+        "-",
+        r"----BEGIN[A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----"
+        r"(?:[\s\S]{0,50000}?-----END[A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----"
+        r"|(?:\\[nr]|[A-Za-z0-9+/=\s:,._\-])*)",
+        "private_key",
+        guard="(?=-)",
+    ),
     _hint("SlackDetector", "-", "(?<=[xX][oO][xX][aAbBpPoOsSrR]-)", guard="(?<=[aAbBpPoOsSrR]-)"),
     _hint("SquareOAuthDetector", "-", "(?<=sq0csp-)", guard="(?<=[aAbBpPoOsSrR]-)"),
     _hint("MailchimpDetector", "-", "(?<=[0-9a-z]{32}-)", guard="(?=us[0-9])"),
-    _hint("GitLabTokenDetector", "-", "(?<=gl(?:pat|cbt|imt|ptt|oas)-)|(?<=gl[dfr]t-)|(?<=glsoat-)|(?<=glagent-)",
-          guard="(?<=[ts]-)"),
+    _hint(
+        "GitLabTokenDetector",
+        "-",
+        "(?<=gl(?:pat|cbt|imt|ptt|oas)-)|(?<=gl[dfr]t-)|(?<=glsoat-)|(?<=glagent-)",
+        guard="(?<=[ts]-)",
+    ),
     # `K`
     _hint("TwilioKeyDetector", "K", "(?<=SK)(?=[a-z0-9]{32})"),
     _hint("PrivateKeyDetector", "K", "(?<=PRIVATE K)(?=EY)|(?<=PuTTY-User-K)(?=ey-File-2)"),

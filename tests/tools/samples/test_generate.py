@@ -159,7 +159,17 @@ def test_record_envelope_chain_and_timestamps(files):
         for r in recs:
             if r["type"] in ("summary", "file-history-snapshot"):
                 continue
-            for key in ("parentUuid", "isSidechain", "userType", "cwd", "sessionId", "version", "gitBranch", "uuid", "timestamp"):
+            for key in (
+                "parentUuid",
+                "isSidechain",
+                "userType",
+                "cwd",
+                "sessionId",
+                "version",
+                "gitBranch",
+                "uuid",
+                "timestamp",
+            ):
                 assert key in r, (rel, r["type"], key)
             assert r["userType"] == "external"
             assert r["isSidechain"] is ("subagents/" in rel)
@@ -224,7 +234,7 @@ def test_first_prompt_is_a_plain_string(files):
 
 def test_real_format_features_present(files):
     kinds = Counter()
-    for rel, recs in files.items():
+    for _rel, recs in files.items():
         for r in recs:
             sub = r.get("subtype") or (r.get("data") or {}).get("type")
             kinds[(r["type"], sub)] += 1
@@ -248,19 +258,30 @@ def test_real_format_features_present(files):
 def test_subagent_transcript(files):
     subs = {rel: recs for rel, recs in files.items() if "/subagents/" in rel}
     assert len(subs) == 1
-    (rel, recs), = subs.items()
+    ((rel, recs),) = subs.items()
     m = re.match(r"^([^/]+)/([0-9a-f-]{36})/subagents/agent-([0-9a-f]{7})\.jsonl$", rel)
     assert m
     parent = files[f"{m.group(1)}/{m.group(2)}.jsonl"]
     assert all(r["isSidechain"] is True and r["agentId"] == m.group(3) and r["sessionId"] == m.group(2) for r in recs)
-    assert any(r.get("toolUseResult", {}).get("agentId") == m.group(3) for r in parent if isinstance(r.get("toolUseResult"), dict))
+    assert any(
+        r.get("toolUseResult", {}).get("agentId") == m.group(3)
+        for r in parent
+        if isinstance(r.get("toolUseResult"), dict)
+    )
 
 
 def test_planted_secrets(files, fresh):
     planted = json.loads((fresh.parent / "planted_secrets.json").read_text())
     text = {rel: (fresh / rel).read_text(encoding="utf-8") for rel in files}
     kinds = {p["kind"] for p in planted}
-    assert {"anthropic_api_key", "anthropic_api_key_in_json", "github_token", "aws_access_key_id", "hf_token", "postgres_url"} <= kinds
+    assert {
+        "anthropic_api_key",
+        "anthropic_api_key_in_json",
+        "github_token",
+        "aws_access_key_id",
+        "hf_token",
+        "postgres_url",
+    } <= kinds
     assert 5 <= len({p["file"] for p in planted}) <= 8
     assert len({p["role"] for p in planted}) >= 4
     for p in planted:
