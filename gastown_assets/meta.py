@@ -3,6 +3,8 @@ Dagster MetadataValue (plain numbers, strings and bools pass as they are)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 
 class Markdown(str):
     """Shown rendered in the UI (a table, a report, a YAML block)."""
@@ -12,5 +14,8 @@ class PathRef(str):
     """A file or object-store location, shown as a path."""
 
 
-class Json(dict):
-    """A mapping shown as JSON."""
+@dataclass(frozen=True)
+class Json:
+    """A mapping or list shown as JSON."""
+
+    value: dict | list

@@ -37,9 +37,10 @@ def is_url(value: str) -> bool:
     return bool(URL.match(value)) and not value.startswith("file://")
 
 
-def default_scratch(url: str) -> Path:
-    """Local working copy of a remote store, one folder per store URL."""
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+def default_scratch(url: str, cache_home: str | None = None) -> Path:
+    """Local working copy of a remote store, one folder per store URL, under `cache_home`
+    ($XDG_CACHE_HOME, read by settings.py) or ~/.cache."""
+    base = Path(cache_home or Path.home() / ".cache")
     slug = re.sub(r"[^A-Za-z0-9._-]+", "-", url.split("://", 1)[1]).strip("-")[:80]
     return base / "gastown" / f"{slug}-{hashlib.sha256(url.encode()).hexdigest()[:8]}"
 

@@ -23,14 +23,17 @@ R = TypeVar("R")
 
 
 def worker_count() -> int:
-    value = os.environ.get("GASTOWN_WORKERS", "").strip()
+    from gastown_assets import settings  # the environment contract, imported only here: workers stay light
+
+    value = (settings.env("GASTOWN_WORKERS") or "").strip()
     if value:
         return max(0, int(value))
     return os.cpu_count() or 1
 
 
 def _single_threaded() -> None:
-    # each worker is one of os.cpu_count(): the tokenizer's own thread pool would oversubscribe
+    # each worker is one of os.cpu_count(): the tokenizer's own thread pool would oversubscribe.
+    # This runs in the worker process, on that process's own environment.
     os.environ["RAYON_NUM_THREADS"] = "1"
     os.environ["TOKENIZERS_PARALLELISM"] = "false"
 

@@ -111,4 +111,4 @@ class S3Server:
 
     def __exit__(self, *exc) -> None:
         if self.proc is not None:
-            stop_group(self.proc, grace_s=5)  # weed ignores SIGTERM for a while (DESIGN.md)
+            stop_group(self.proc, grace_s=5)  # weed ignores SIGTERM for a while

@@ -1,31 +1,14 @@
 """train_dataset / val_dataset: chat rows cut to the model's sequence_len, split by session,
 with blocking checks that no secret and no shared session reached the written files."""
 
-import dataclasses
-import hashlib
-from pathlib import Path
-
 import dagster as dg
 
-from gastown_assets.datasets.build import DatasetFile, build, spec_for
-from gastown_assets.datasets.checks import scan_file, sessions_in_both
-from gastown_assets.datasets.tokens import chat_token_counter
+from gastown_assets.datasets.stage import RoleDatasets, build_role
+from gastown_assets.defs.metadata import to_dagster
 from gastown_assets.defs.partitions import ROLES
 from gastown_assets.defs.resources import GastownConfig
 from gastown_assets.defs.transcripts import SessionIndex
-from gastown_assets.training.base_model import BaseModel, resolve_base_model
-from gastown_assets.transcripts.store import read_stored_lines
-
-
-def _metadata(f: DatasetFile, upstream: SessionIndex, base: BaseModel) -> dict:
-    return {
-        "rows": f.rows,
-        "sessions": f.sessions,
-        "tokens": f.tokens,
-        "path": dg.MetadataValue.path(f.path),
-        "raw_transcripts_version": upstream.digest[:16],
-        "tokenizer": base.name_or_path,
-    }
+from gastown_assets.training.base_model import resolve_base_model
 
 
 @dg.multi_asset(
@@ -59,64 +42,39 @@ def role_datasets(context: dg.AssetExecutionContext, gastown: GastownConfig, raw
     """Render the role's sessions as OpenAI-style chat rows with the role's system prompt,
     redact secrets, cut by tokens to sequence_len, drop low-quality and duplicate rows, and
     split by a stable hash of the session id."""
-    role = context.partition_key
-    settings = gastown.settings
-    base_model = resolve_base_model(settings.project)
-    spec = spec_for(settings.project, role, base_model.digest)
-    out_dir = settings.role_dir("datasets", role)
-    store = settings.store
-    result = build(
-        read_stored_lines(store.stage(raw_transcripts.path)),
-        spec,
-        chat_token_counter(base_model.name_or_path),
-        out_dir,
-        input_digest=raw_transcripts.digest,
+    settings, sessions = gastown.settings, raw_transcripts
+    base = resolve_base_model(settings.project)
+    out = build_role(
+        settings.project,
+        settings.store,
+        context.partition_key,
+        sessions.path,
+        sessions.digest,
+        base.name_or_path,
+        base.digest,
     )
-    train_path, val_path = Path(result.train.path), Path(result.val.path)
-    context.log.info(
-        f"train {result.train.rows} rows / val {result.val.rows} rows; sessions rebuilt "
-        f"{result.cache_misses}, from cache {result.cache_hits}; dropped {dict(result.dropped)}; "
-        f"duplicates {dict(result.duplicates)}; redacted {sum(result.redacted.values())} secrets"
-    )
-    if result.val.rows == 0 or result.train.rows == 0:
-        context.log.warning(
-            f"{role}: train {result.train.rows} / val {result.val.rows} rows from "
-            f"{raw_transcripts.sessions} sessions; training needs both"
-        )
-    shared = {
-        "dropped": dg.MetadataValue.json(dict(result.dropped)),
-        "duplicates": dg.MetadataValue.json(dict(result.duplicates)),
-        "redacted_by_type": dg.MetadataValue.json(dict(result.redacted)),
-        "sessions_rebuilt": result.cache_misses,
-        "sessions_from_cache": result.cache_hits,
-    }
-    # On an object store both files go under datasets/<role>/<version>/ before LATEST moves.
-    version = hashlib.sha256(f"{result.train.digest}|{result.val.digest}".encode()).hexdigest()[:16]
-    uris = store.publish(f"datasets/{role}", version, [train_path.name, val_path.name])
-    for name, f in (("train_dataset", result.train), ("val_dataset", result.val)):
-        f = dataclasses.replace(f, path=uris[Path(f.path).name])
-        yield dg.Output(
-            f,
-            name,
-            data_version=dg.DataVersion(f.digest[:16]),
-            metadata={**_metadata(f, raw_transcripts, base_model), **shared},
-        )
-    yield from _checks(train_path, val_path)  # the bytes just published
+    for line in out.log_lines():
+        context.log.info(line)
+    for warning in out.warnings(sessions.sessions):
+        context.log.warning(warning)
+    for name, f in (("train_dataset", out.train), ("val_dataset", out.val)):
+        metadata = to_dagster(out.metadata(f, sessions.digest, base.name_or_path))
+        yield dg.Output(f, name, data_version=dg.DataVersion(f.digest[:16]), metadata=metadata)
+    yield from _checks(out)
 
 
-def _checks(train: Path, val: Path):
+def _checks(out: RoleDatasets):
     """Blocking: a failure stops lora_adapter and everything after it."""
-    found = scan_file(train) + scan_file(val)
+    found = dg.MetadataValue.json(dict(out.secrets_found))
     yield dg.AssetCheckResult(
         asset_key="train_dataset",
         check_name="no_secrets_in_datasets",
-        passed=not found,
-        metadata={"secrets_found_by_type": dg.MetadataValue.json(dict(found))},
+        passed=not out.secrets_found,
+        metadata={"secrets_found_by_type": found},
     )
-    both = sessions_in_both(train, val)
     yield dg.AssetCheckResult(
         asset_key="val_dataset",
         check_name="no_session_in_both_splits",
-        passed=not both,
-        metadata={"sessions_in_both": len(both)},
+        passed=not out.sessions_in_both,
+        metadata={"sessions_in_both": out.sessions_in_both},
     )

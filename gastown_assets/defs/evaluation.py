@@ -75,7 +75,7 @@ def promoted_adapter(context: dg.AssetExecutionContext, gastown: GastownConfig, 
     registry = promotion.record(store, role, eval_report, decision)
     verb = "promoted" if decision.promote else "kept the current adapter"
     context.log.info(f"{context.partition_key}: {verb}: {decision.reason}")
-    if eval_report.memorization and not eval_report.memorization["passed"]:  # recorded, then failed loudly
+    if eval_report.memorization is not None and not eval_report.memorization.passed:  # recorded, then failed loudly
         raise dg.Failure(
             f"{role}: adapter {eval_report.adapter.version} not promoted: {decision.reason}", allow_retries=False
         )

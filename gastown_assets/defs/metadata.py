@@ -15,5 +15,5 @@ def _value(value):
     if isinstance(value, PathRef):
         return dg.MetadataValue.path(str(value))
     if isinstance(value, Json):
-        return dg.MetadataValue.json(dict(value))
+        return dg.MetadataValue.json(value.value)
     return value

@@ -68,7 +68,7 @@ class AdapterEvaluation:
             "base_scenario_score": float(report.base_scenario_score or 0.0),
             "adapter_scenario_score": float(report.adapter_scenario_score or 0.0),
             "passes_gate": report.beats_base,
-            "memorization_leaks": len(report.memorization["leaks"]) if report.memorization else 0,
+            "memorization_leaks": len(report.memorization.leaks) if report.memorization else 0,
             "adapter_version": report.adapter.version,
             "report": PathRef(self.report_uri),
             "summary": Markdown(reports.to_markdown(report, loss_png=inline)),

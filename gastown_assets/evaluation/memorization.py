@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from gastown_assets.datasets.secrets import Redactor
+from gastown_assets.evaluation.report import Memorization
 from gastown_assets.transcripts.redact import RemovedSecret, read_record, secret_hash
 
 MAX_PROBES = 16  # contexts prompted per adapter (one per distinct secret first)
@@ -208,32 +209,31 @@ def probe_adapter(
     )
 
 
-def to_markdown(result: dict) -> str:
-    """The report's section (from MemorizationResult.to_dict())."""
+def to_markdown(result: Memorization) -> str:
+    """The report's section."""
     lines = ["", "## Memorization probe", ""]
-    if result.get("recorded", 0) == 0:
+    if result.recorded == 0:
         return "\n".join(lines + ["No secret was removed from this role's transcripts: nothing to probe.", ""])
     verdict = (
         "**passed**: no removed secret came back"
-        if result["passed"]
+        if result.passed
         else (
-            f"**failed**: the adapter reproduced {len(result['leaks'])} removed secret(s) "
-            f"({', '.join(f'{k} x{n}' for k, n in result['leaked_kinds'].items())}); not promoted"
+            f"**failed**: the adapter reproduced {len(result.leaks)} removed secret(s) "
+            f"({', '.join(f'{k} x{n}' for k, n in result.leaked_kinds.items())}); not promoted"
         )
     )
     lines += [
         verdict,
         "",
-        f"{result['probed']} contexts prompted (of {result['recorded']} removed secrets, "
-        f"{result['distinct']} distinct; {result['without_context']} without a context), "
-        f"{result['max_new_tokens']} new tokens each, greedy.",
+        f"{result.probed} contexts prompted (of {result.recorded} removed secrets, "
+        f"{result.distinct} distinct; {result.without_context} without a context), "
+        f"{result.max_new_tokens} new tokens each, greedy.",
         "",
     ]
-    if result["leaks"]:
+    if result.leaks:
         lines += ["| kind | salted hash | session | scrubber saw it |", "|---|---|---|---|"]
         lines += [
-            f"| {leak['kind']} | `{leak['hash'][:16]}` | {leak['session_id']} | {leak['detected']} |"
-            for leak in result["leaks"]
+            f"| {leak.kind} | `{leak.hash[:16]}` | {leak.session_id} | {leak.detected} |" for leak in result.leaks
         ]
         lines.append("")
     return "\n".join(lines)

@@ -45,11 +45,11 @@ def decide(report: Report, current: dict | None) -> Decision:
     accuracy above the base's, parse rate over the floor, no scenario lost) and has a lower
     held-out loss than the promoted one (same val set or not: the loss is what we have)."""
     failures = report.gate_failures()
-    if report.memorization and not report.memorization["passed"]:  # evaluation/memorization.py
+    if report.memorization is not None and not report.memorization.passed:  # evaluation/memorization.py
         failures.insert(
             0,
-            f"it reproduced {len(report.memorization['leaks'])} secret(s) removed from its "
-            f"training transcripts ({report.memorization['leaked_kinds']})",
+            f"it reproduced {len(report.memorization.leaks)} secret(s) removed from its "
+            f"training transcripts ({report.memorization.leaked_kinds})",
         )
     if failures:
         return Decision(False, "; ".join(failures))

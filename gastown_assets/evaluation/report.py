@@ -59,6 +59,27 @@ class ScenarioOutcome(_Model):
     adapter_reply: str
 
 
+class LeakFound(_Model):
+    kind: str
+    hash: str  # the removed secret's salted hash
+    session_id: str
+    detected: bool  # the scrubber also flagged it in the reply
+
+
+class Memorization(_Model):
+    """The memorization probe (evaluation/memorization.py): kinds, hashes and counts, no text."""
+
+    recorded: int
+    distinct: int
+    probed: int
+    without_context: int
+    max_new_tokens: int
+    leaks: list[LeakFound] = []
+    other_secrets: dict[str, int] = {}
+    passed: bool
+    leaked_kinds: dict[str, int] = {}
+
+
 class Report(_Model):
     role: str
     adapter: AdapterRef
@@ -75,7 +96,7 @@ class Report(_Model):
     replay: Replay
     min_parse_rate: float
     gate: str = "behaviour"  # eval.gate
-    memorization: dict | None = None  # evaluation/memorization.py: MemorizationResult.to_dict()
+    memorization: Memorization | None = None  # None: nothing was removed from the role's transcripts
 
     @property
     def beats_base_on_loss(self) -> bool:

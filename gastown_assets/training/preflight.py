@@ -7,7 +7,6 @@ trained on, run names derived from the role. Each error names the file and the k
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,6 @@ from typing import Any
 from pydantic import ValidationError
 
 from gastown_assets.config import ConfigError, Profile, Project, ResolvedConfig
-from gastown_assets.training.run import OFFLINE_ENV
 
 # Set per run by lora_adapter; a value in a config file would be stale for every other role/version.
 DERIVED_KEYS = ("output_dir", "wandb_name", "wandb_run_id", "dataset_prepared_path")
@@ -112,9 +110,7 @@ def capabilities(profile: Profile) -> tuple[dict | None, dict | None]:
 
 
 def axolotl_validate(project: Project, resolved: ResolvedConfig) -> dict[str, Any]:
-    """Axolotl's own schema and cross-field validators, offline."""
-    for key, value in OFFLINE_ENV.items():
-        os.environ.setdefault(key, value)
+    """Axolotl's own schema and cross-field validators (they read no model and reach no hub)."""
     from axolotl.utils.config import validate_config
     from axolotl.utils.dict import DictDefault
 

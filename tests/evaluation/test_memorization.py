@@ -18,6 +18,7 @@ from gastown_assets.evaluation.memorization import (
     sample,
     to_markdown,
 )
+from gastown_assets.evaluation.report import Memorization
 from gastown_assets.training import launch, tiny_model
 from gastown_assets.training.tiny_model import train_tokenizer
 from gastown_assets.transcripts import find_session_files
@@ -153,9 +154,9 @@ def test_an_adapter_that_learned_a_secret_the_redactor_let_through_fails_the_pro
     assert not result.passed, result
     assert [(leak.kind, leak.session_id) for leak in result.leaks] == [("github_token", "memo-0001")]
     assert result.leaks[0].hash == secret_hash(read_record(record)[0], token)
-    shown = json.dumps(result.to_dict()) + to_markdown(result.to_dict())
-    assert not found_in(shown.encode(), list(PLANTED.values()))
-    assert "**failed**" in to_markdown(result.to_dict()) and "github_token x1" in to_markdown(result.to_dict())
+    section = to_markdown(Memorization.model_validate(result.to_dict()))
+    assert not found_in((json.dumps(result.to_dict()) + section).encode(), list(PLANTED.values()))
+    assert "**failed**" in section and "github_token x1" in section
 
 
 @pytest.mark.slow
