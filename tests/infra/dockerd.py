@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 SUITE = "bookworm"
-# What a CPython built on bookworm (and the venv's wheels) load from the system (measured with ldd over the venv).
+# What a CPython built on bookworm (and the venv's wheels) load from the system.
 BASE_PACKAGES = (
     "libssl3",
     "libsqlite3-0",
