@@ -67,29 +67,11 @@ def promoted_adapter(context: dg.AssetExecutionContext, gastown: GastownConfig, 
     """`adapters/<role>/current` → the evaluated adapter, only when it passes the gate against
     its base (behaviour and loss) and beats the currently promoted one; every evaluation is
     recorded, with its replay figures, in `adapters/<role>/registry.json`."""
-    store, role = gastown.settings.store, context.partition_key
-    registry = promotion.read_registry(store, role)
-    decision = promotion.decide(eval_report, promotion.current_entry(registry))
-    if decision.promote:  # the adapter must be there before the registry names it
-        promotion.point_current(store, role, eval_report.adapter.version)
-    registry = promotion.record(store, role, eval_report, decision)
-    verb = "promoted" if decision.promote else "kept the current adapter"
-    context.log.info(f"{context.partition_key}: {verb}: {decision.reason}")
-    if eval_report.memorization is not None and not eval_report.memorization.passed:  # recorded, then failed loudly
+    done = promotion.promote(gastown.settings.store, context.partition_key, eval_report)
+    context.log.info(done.summary())
+    if done.leaked:  # recorded in the registry, then failed loudly
         raise dg.Failure(
-            f"{role}: adapter {eval_report.adapter.version} not promoted: {decision.reason}", allow_retries=False
+            f"{done.role}: adapter {done.evaluated} not promoted: {done.decision.reason}", allow_retries=False
         )
-    current = promotion.current_entry(registry)
-    return dg.Output(
-        current or {},
-        data_version=dg.DataVersion(registry["current"] or "none"),
-        metadata={
-            "promoted": decision.promote,
-            "reason": decision.reason,
-            "current_version": registry["current"] or "",
-            "current_val_loss": current["adapter_val_loss"] if current else float("nan"),
-            "evaluated_version": eval_report.adapter.version,
-            "registry": dg.MetadataValue.path(store.uri(promotion.registry_key(role))),
-            "versions_evaluated": len(registry["history"]),
-        },
-    )
+    version = dg.DataVersion(done.registry["current"] or "none")
+    return dg.Output(done.current or {}, data_version=version, metadata=to_dagster(done.metadata()))

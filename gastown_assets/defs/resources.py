@@ -11,6 +11,7 @@ from gastown_assets import settings as env
 from gastown_assets.atomic import atomic_open
 from gastown_assets.config import Project, Role
 from gastown_assets.settings import Settings
+from gastown_assets.training.plan import WandbChoice
 
 # Object-store credentials: only ever EnvVars of the standard AWS names (masked in the UI).
 STORAGE_VARS = {var.lower(): var for var in env.STORAGE_VARS}
@@ -73,6 +74,9 @@ class WandbConfig(dg.ConfigurableResource):
     def from_env(cls) -> "WandbConfig":
         names = {"api_key": "WANDB_API_KEY", "mode": "WANDB_MODE", "entity": "WANDB_ENTITY"}
         return cls(**{k: dg.EnvVar(v) for k, v in env.set_vars(names).items()})
+
+    def choice(self) -> WandbChoice:
+        return WandbChoice(self.mode, bool(self.api_key))
 
     def trainer_env(self) -> dict[str, str]:
         env = {"WANDB_API_KEY": self.api_key, "WANDB_ENTITY": self.entity}

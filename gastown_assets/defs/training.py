@@ -66,28 +66,15 @@ def lora_adapter(
     resolved config base.yml ⊕ roles/<role>.yml ⊕ profiles/<profile>.yml ⊕ dataset paths.
     The config is checked against Axolotl's schema and the GPU's memory before training; the
     trainer runs through Dagster Pipes and resumes a killed run from its last checkpoint."""
-    settings = gastown.settings
+    settings, data = gastown.settings, (base_model, train_dataset, val_dataset)
     try:
-        plan = plan_run(
-            settings,
-            context.partition_key,
-            base_model,
-            train_dataset,
-            val_dataset,
-            run_id=context.run_id,
-            wandb_mode=wandb.mode,
-            wandb_key=bool(wandb.api_key),
-        )
+        plan = plan_run(settings, context.partition_key, *data, run_id=context.run_id, wandb=wandb.choice())
     except PlanError as exc:
         raise dg.Failure(str(exc), allow_retries=False) from None
-    for warning in plan.warnings:
-        context.log.warning(warning)
-    for line in plan.log_lines(settings.profile):
-        context.log.info(line)
+    plan.log_to(context.log, settings.profile)
     env = {**wandb.trainer_env(), **plan.trainer_env(settings.store, gastown.storage_env())}
-    reported = trainer.run(
-        context=context, command=plan.command, env=env, extras={"role": plan.role, "version": plan.version}
-    ).get_results()
+    extras = {"role": plan.role, "version": plan.version}
+    reported = trainer.run(context=context, command=plan.command, env=env, extras=extras).get_results()
     adapter = finish_run(settings, plan)
     metadata = plan.metadata(adapter, {k: v for r in reported for k, v in (r.metadata or {}).items()})
     return dg.Output(adapter, data_version=dg.DataVersion(adapter.version), metadata=to_dagster(metadata))

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 import orjson
 
 from gastown_assets.evaluation.report import Report
+from gastown_assets.meta import PathRef
 from gastown_assets.storage import DataStore
 
 REGISTRY = "registry.json"
@@ -108,3 +109,46 @@ def point_current(store: DataStore, role: str, version: str) -> str:
     tmp.symlink_to(version, target_is_directory=True)
     os.replace(tmp, role_dir / CURRENT)
     return str(role_dir / CURRENT)
+
+
+@dataclass(frozen=True)
+class Promotion:
+    """The promotion stage's outcome: the decision and the registry it left."""
+
+    role: str
+    evaluated: str  # the adapter version judged
+    decision: Decision
+    registry: dict
+    registry_uri: str
+    leaked: bool  # the adapter reproduced a removed secret: recorded, and the stage must fail loudly
+
+    @property
+    def current(self) -> dict | None:
+        return current_entry(self.registry)
+
+    def summary(self) -> str:
+        verb = "promoted" if self.decision.promote else "kept the current adapter"
+        return f"{self.role}: {verb}: {self.decision.reason}"
+
+    def metadata(self) -> dict:
+        current = self.current
+        return {
+            "promoted": self.decision.promote,
+            "reason": self.decision.reason,
+            "current_version": self.registry["current"] or "",
+            "current_val_loss": current["adapter_val_loss"] if current else float("nan"),
+            "evaluated_version": self.evaluated,
+            "registry": PathRef(self.registry_uri),
+            "versions_evaluated": len(self.registry["history"]),
+        }
+
+
+def promote(store: DataStore, role: str, report: Report) -> Promotion:
+    """Point `current` at the evaluated adapter when it passes its gate and beats the promoted
+    one; record the evaluation in the registry either way."""
+    decision = decide(report, current_entry(read_registry(store, role)))
+    if decision.promote:  # the adapter must be there before the registry names it
+        point_current(store, role, report.adapter.version)
+    registry = record(store, role, report, decision)
+    leaked = report.memorization is not None and not report.memorization.passed
+    return Promotion(role, report.adapter.version, decision, registry, store.uri(registry_key(role)), leaked)

@@ -41,6 +41,14 @@ class Adapter:
 
 
 @dataclass(frozen=True)
+class WandbChoice:
+    """W&B as the environment asks for it: WANDB_MODE (None: the profile's) and whether a key is set."""
+
+    mode: str | None = None
+    has_key: bool = False
+
+
+@dataclass(frozen=True)
 class RunPlan:
     role: str
     version: str
@@ -55,9 +63,13 @@ class RunPlan:
     checks: dict[str, Any] = field(default_factory=dict)  # pre-flight figures for metadata
     warnings: list[str] = field(default_factory=list)
 
-    def log_lines(self, profile: str) -> list[str]:
-        resumed = [f"resuming {self.role} adapter {self.version} from {self.resumed_from}"] if self.resumed_from else []
-        return [*resumed, f"training {self.role} adapter {self.version} with {profile} profile: {self.command}"]
+    def log_to(self, log, profile: str) -> None:
+        """Warnings, then where it resumes and the command (`log`: anything with warning and info)."""
+        for warning in self.warnings:
+            log.warning(warning)
+        if self.resumed_from:
+            log.info(f"resuming {self.role} adapter {self.version} from {self.resumed_from}")
+        log.info(f"training {self.role} adapter {self.version} with {profile} profile: {self.command}")
 
     def trainer_env(self, store: DataStore, credentials: dict[str, str]) -> dict[str, str]:
         """On an object store the trainer stages its job from it and uploads the adapter there."""
@@ -92,10 +104,9 @@ def plan_run(
     val: DatasetFile,
     *,
     run_id: str,
-    wandb_mode: str | None = None,
-    wandb_key: bool = False,
+    wandb: WandbChoice = WandbChoice(),
 ) -> RunPlan:
-    """Everything up to the trainer's command. `wandb_mode` (the environment's) overrides the
+    """Everything up to the trainer's command. `wandb.mode` (the environment's) overrides the
     profile's; `online` without a key falls back to `offline` (a warning, not a failed run)."""
     if train.rows == 0 or val.rows == 0:
         raise PlanError(
@@ -118,7 +129,7 @@ def plan_run(
         settings.role_dir("prepared", role) / launch.prepared_key(data_versions),
         f"{role}-{version}-{run_id[:8]}",
     )
-    warnings, mode = _wandb(run, wandb_mode, wandb_key)
+    warnings, mode = _wandb(run, wandb.mode, wandb.has_key)
     run = dataclasses.replace(run, axolotl={**run.axolotl, "wandb_mode": mode})
     profile = settings.project.profile
     checks = _preflight(settings.project, run, val_path, base, profile)
