@@ -82,3 +82,27 @@ def replace_dir(src: Path, dest: Path) -> None:
         os.replace(dest, old)
     os.replace(src, dest)
     shutil.rmtree(old, ignore_errors=True)
+
+
+@contextmanager
+def atomic_dir(dest: Path) -> Iterator[Path]:
+    """An empty temp folder next to `dest`; on clean exit it replaces `dest` (replace_dir), on
+    an error it is removed and `dest` stays as it was."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
+    try:
+        yield tmp
+        tmp.chmod(0o755)  # mkdtemp makes it 0700
+        replace_dir(tmp, dest)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def save_model(model, tokenizer, out_dir: Path, extra_files: dict[str, bytes] | None = None) -> Path:
+    """A transformers model and its tokenizer (safetensors), plus `extra_files`, as one folder."""
+    with atomic_dir(out_dir) as tmp:
+        model.save_pretrained(tmp, safe_serialization=True)
+        tokenizer.save_pretrained(tmp)
+        for name, data in (extra_files or {}).items():
+            (tmp / name).write_bytes(data)
+    return out_dir

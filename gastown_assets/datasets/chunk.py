@@ -74,6 +74,11 @@ def chunks(
             dropped["too_few_assistant_turns"] += 1
         else:
             rows.append((row, base + sum(costs[i] for i in group)))
+    return within_budget(rows, budget, count, dropped)
+
+
+def within_budget(rows: list[tuple[dict, int]], budget: int, count: CountTokens, dropped: Counter) -> list:
+    """Rows whose estimate is near the budget recounted exactly; rows over it dropped (counted)."""
     near = [i for i, (_, estimate) in enumerate(rows) if estimate > budget - RECOUNT_MARGIN]
     for i, tokens in zip(near, count([rows[i][0] for i in near]) if near else []):
         rows[i] = (rows[i][0], tokens)

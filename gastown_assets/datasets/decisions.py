@@ -16,7 +16,7 @@ from collections import Counter
 
 import orjson
 
-from .chunk import _EMPTY_SYSTEM, CountTokens, units
+from .chunk import _EMPTY_SYSTEM, CountTokens, units, within_budget
 from .rows import clip
 
 TRAINING = "training"  # per-message flag (Axolotl's message_field_training)
@@ -144,10 +144,4 @@ def decision_rows(
             context.append(views[detail][j])
         rows.append(([system, *(m for unit in reversed(context) for m in unit), *decision], used))
     # Costs add up exactly for ChatML-like templates; recount rows near the budget to be sure.
-    near = [i for i, (_, tokens) in enumerate(rows) if tokens > budget - 8]
-    for i, tokens in zip(near, count([rows[i][0] for i in near]) if near else []):
-        rows[i] = (rows[i][0], tokens)
-    kept = [(row, tokens) for row, tokens in rows if tokens <= budget]
-    if len(kept) < len(rows):
-        dropped["row_over_budget"] += len(rows) - len(kept)
-    return kept
+    return within_budget(rows, budget, count, dropped)

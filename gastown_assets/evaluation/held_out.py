@@ -19,7 +19,7 @@ from gastown_assets.datasets.build import session_rows, spec_for
 from gastown_assets.datasets.dedup import Deduper
 from gastown_assets.datasets.secrets import Redactor
 from gastown_assets.datasets.tokens import chat_token_counter
-from gastown_assets.evaluation.replay import DecisionPoint, ReplayMetrics, decision_points, replay, sample, score
+from gastown_assets.evaluation.replay import DecisionPoint, Metrics, decision_points, replay, sample, score
 from gastown_assets.evaluation.run import for_inference, inference_dtype, load_base, with_adapter
 from gastown_assets.pull import PullError, pick_version
 from gastown_assets.settings import Settings
@@ -40,8 +40,8 @@ class HeldOutReplay:
     adapter: str  # the adapter version replayed
     points: int
     sessions: int
-    base: ReplayMetrics
-    tuned: ReplayMetrics
+    base: Metrics
+    tuned: Metrics
 
     def to_json(self) -> dict:
         """The command's --json object: {"role", "adapter", "points", "base", ...}; "adapter"
@@ -50,8 +50,8 @@ class HeldOutReplay:
             "role": self.role,
             "points": self.points,
             "sessions": self.sessions,
-            "base": self.base.as_dict(),
-            "adapter": {"version": self.adapter, **self.tuned.as_dict()},
+            "base": self.base.model_dump(),
+            "adapter": {"version": self.adapter, **self.tuned.model_dump()},
         }
 
 

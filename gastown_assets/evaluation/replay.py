@@ -21,7 +21,9 @@ import json
 import statistics
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
+
+from pydantic import BaseModel, ConfigDict
 
 from gastown_assets.datasets.decisions import is_trained
 from gastown_assets.datasets.tokens import as_trained
@@ -46,17 +48,16 @@ class Reply:
     completion_tokens: int = 0
 
 
-@dataclass
-class ReplayMetrics:
+class Metrics(BaseModel):
+    """One model's replay of the decision points (report.json's `replay.base`/`replay.adapter`)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
     points: int
     parse_rate: float
     tool_accuracy: float
     command_accuracy: float
     latency_p50_s: float
     latency_p95_s: float
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 def _call(message: dict) -> dict:
@@ -118,13 +119,13 @@ def command_key(call: dict) -> tuple:
     return (call["name"],)
 
 
-def score(points: list[DecisionPoint], replies: list[Reply]) -> ReplayMetrics:
+def score(points: list[DecisionPoint], replies: list[Reply]) -> Metrics:
     n = len(points)
     parsed = [r.call for r in replies]
     tools = sum(c is not None and c["name"] == p.call["name"] for p, c in zip(points, parsed))
     commands = sum(c is not None and command_key(c) == command_key(p.call) for p, c in zip(points, parsed))
     seconds = sorted(r.seconds for r in replies)
-    return ReplayMetrics(
+    return Metrics(
         points=n,
         parse_rate=round(sum(c is not None for c in parsed) / n, 4) if n else 0.0,
         tool_accuracy=round(tools / n, 4) if n else 0.0,

@@ -7,7 +7,7 @@ import json
 from pydantic import BaseModel, ConfigDict
 
 from gastown_assets.config import EvalSpec
-from gastown_assets.evaluation.replay import ReplayMetrics, command_key, score
+from gastown_assets.evaluation.replay import Metrics, command_key, score
 from gastown_assets.evaluation.run import Evaluation
 from gastown_assets.evaluation.scenarios import score as scenario_score
 
@@ -24,15 +24,6 @@ class AdapterRef(_Model):
     path: str
     version: str
     config_digest: str
-
-
-class Metrics(_Model):
-    points: int
-    parse_rate: float
-    tool_accuracy: float
-    command_accuracy: float
-    latency_p50_s: float
-    latency_p95_s: float
 
 
 class Example(_Model):
@@ -141,10 +132,6 @@ class Report(_Model):
         return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False).encode() + b"\n"
 
 
-def _metrics(m: ReplayMetrics) -> Metrics:
-    return Metrics(**m.as_dict())
-
-
 def _tail(context: list[dict]) -> str:
     """The end of the context as a reader would skim it: the last few messages, clipped."""
     parts = []
@@ -187,8 +174,8 @@ def build_report(role: str, adapter: AdapterRef, datasets: dict[str, str], ev: E
         replay=Replay(
             points=len(ev.points),
             dtype=ev.dtype,
-            base=_metrics(score(ev.points, ev.base_replies)),
-            adapter=_metrics(score(ev.points, ev.tuned_replies)),
+            base=score(ev.points, ev.base_replies),
+            adapter=score(ev.points, ev.tuned_replies),
             examples=_examples(ev, spec.examples),
         ),
         min_parse_rate=spec.min_parse_rate,

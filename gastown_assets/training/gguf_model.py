@@ -13,13 +13,11 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
-import shutil
-import tempfile
 from pathlib import Path
 
 import orjson
 
-from gastown_assets.atomic import replace_dir
+from gastown_assets.atomic import save_model
 from gastown_assets.config import ConfigError, GgufModel
 from gastown_assets.training.tiny_model import CHAT_TEMPLATE
 
@@ -77,15 +75,4 @@ def convert(gguf: Path, out_dir: Path, extra_files: dict[str, bytes]) -> Path:
     end = tokenizer.convert_tokens_to_ids(END_OF_TURN)
     model.config.eos_token_id = model.config.pad_token_id = end
     model.generation_config.eos_token_id = model.generation_config.pad_token_id = end
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    try:
-        model.save_pretrained(tmp, safe_serialization=True)
-        tokenizer.save_pretrained(tmp)
-        for name, data in extra_files.items():
-            (tmp / name).write_bytes(data)
-        tmp.chmod(0o755)
-        replace_dir(tmp, out_dir)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return out_dir
+    return save_model(model, tokenizer, out_dir, extra_files)

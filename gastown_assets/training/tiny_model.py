@@ -8,14 +8,12 @@ a CPU in minutes, with a base that an adapter can visibly improve on.
 
 from __future__ import annotations
 
-import shutil
 import sysconfig
-import tempfile
 from collections.abc import Iterable, Iterator
 from itertools import chain
 from pathlib import Path
 
-from gastown_assets.atomic import replace_dir
+from gastown_assets.atomic import save_model
 from gastown_assets.config import TinyModel
 
 SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
@@ -108,15 +106,4 @@ def build(
     torch.manual_seed(seed)
     model = Qwen2ForCausalLM(config)
     pretrain(model, tokenizer, generic_texts(spec.pretrain_chars), spec.pretrain_steps, seed)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    try:
-        model.save_pretrained(tmp, safe_serialization=True)
-        tokenizer.save_pretrained(tmp)
-        for name, data in (extra_files or {}).items():
-            (tmp / name).write_bytes(data)
-        tmp.chmod(0o755)
-        replace_dir(tmp, out_dir)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return out_dir
+    return save_model(model, tokenizer, out_dir, extra_files)
