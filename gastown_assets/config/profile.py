@@ -9,7 +9,7 @@ from pydantic import Field, PrivateAttr, field_validator, model_validator
 
 from gastown_assets.config.dataset import DatasetSpec
 from gastown_assets.config.eval import EvalSpec
-from gastown_assets.config.files import Strict
+from gastown_assets.config.files import Strict, parse
 
 
 class _Shape(Strict):
@@ -85,6 +85,12 @@ class Profile(Strict):
 
     _dataset_keys = field_validator("dataset")(lambda cls, v: known_keys(v, DatasetSpec))
     _eval_keys = field_validator("eval")(lambda cls, v: known_keys(v, EvalSpec))
+
+    @classmethod
+    def load(cls, path: Path) -> Profile:
+        profile = parse(cls, path)
+        profile._name, profile._path = path.stem, path
+        return profile
 
     @property
     def name(self) -> str:

@@ -49,6 +49,9 @@ def role_names(config_dir: Path) -> list[str]:
 
 
 class Project:
+    """configs/ as one run sees it: each file read once, when first asked for, so a broken role
+    file fails that role's runs only. `data_dir` is the local folder `{data_dir}` stands for."""
+
     def __init__(self, config_dir: Path, profile: str, data_dir: Path):
         self.config_dir, self.profile_name, self.data_dir = Path(config_dir), profile, Path(data_dir)
         self._roles: dict[str, Role] = {}
@@ -63,10 +66,7 @@ class Project:
 
     @cached_property
     def profile(self) -> Profile:
-        path = self.config_dir / "profiles" / f"{self.profile_name}.yml"
-        profile = parse(Profile, path)
-        profile._name, profile._path = self.profile_name, path
-        return profile
+        return Profile.load(self.config_dir / "profiles" / f"{self.profile_name}.yml")
 
     @cached_property
     def role_names(self) -> list[str]:
