@@ -25,7 +25,7 @@ from gastown_assets.training.base_model import BaseModel
 from gastown_assets.training.launch import ADAPTER_FILES, HISTORY_FILE
 from gastown_assets.training.plan import Adapter
 from gastown_assets.training.remote import stage_base_model
-from gastown_assets.transcripts.corpus import RECORD
+from gastown_assets.transcripts.role_store import RECORD
 
 REPORT_FILES = (reports.LOSS_PNG, "report.md", "report.json")  # report.json last: checks read it
 

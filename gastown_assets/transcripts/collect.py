@@ -11,8 +11,9 @@ from gastown_assets.meta import Json, PathRef
 from gastown_assets.storage import DataStore
 
 from .cache import ParseCache
-from .corpus import CorpusTally, collect_role, record_path
+from .corpus import CorpusTally, collect_role
 from .discover import find_session_files
+from .role_store import record_path
 from .roles import RoleRule
 
 

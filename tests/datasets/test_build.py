@@ -14,8 +14,9 @@ from gastown_assets.training.base_model import corpus_texts
 from gastown_assets.training.tiny_model import train_tokenizer
 from gastown_assets.transcripts import find_session_files
 from gastown_assets.transcripts.cache import ParseCache
-from gastown_assets.transcripts.corpus import CorpusTally, collect_role, record_path
+from gastown_assets.transcripts.corpus import CorpusTally, collect_role
 from gastown_assets.transcripts.redact import read_record
+from gastown_assets.transcripts.role_store import record_path
 from gastown_assets.transcripts.store import read_stored_lines
 from tests.support import CONFIG_DIR
 

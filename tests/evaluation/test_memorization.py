@@ -23,8 +23,9 @@ from gastown_assets.training import launch, tiny_model
 from gastown_assets.training.tiny_model import train_tokenizer
 from gastown_assets.transcripts import find_session_files
 from gastown_assets.transcripts.cache import ParseCache
-from gastown_assets.transcripts.corpus import CorpusTally, collect_role, record_path
+from gastown_assets.transcripts.corpus import CorpusTally, collect_role
 from gastown_assets.transcripts.redact import RemovedSecret, read_record, secret_hash
+from gastown_assets.transcripts.role_store import record_path
 from tests.planted import catalogue, found_in, planted_session
 from tests.support import CONFIG_DIR
 

@@ -11,8 +11,9 @@ import pytest
 from gastown_assets.config import Project
 from gastown_assets.transcripts import ParseStats, find_session_files, read_sessions
 from gastown_assets.transcripts.cache import FORMAT, ParseCache
-from gastown_assets.transcripts.corpus import CorpusTally, collect_role, record_path
+from gastown_assets.transcripts.corpus import CorpusTally, collect_role
 from gastown_assets.transcripts.redact import read_record, secret_hash
+from gastown_assets.transcripts.role_store import record_path
 from tests.planted import POSITIONS, catalogue, found_in, planted_session, write_planted_corpus
 from tests.support import CONFIG_DIR
 
