@@ -55,6 +55,7 @@ class Project:
     def __init__(self, config_dir: Path, profile: str, data_dir: Path):
         self.config_dir, self.profile_name, self.data_dir = Path(config_dir), profile, Path(data_dir)
         self._roles: dict[str, Role] = {}
+        self._files: dict[str, RoleFile] = {}
 
     @property
     def base_path(self) -> Path:
@@ -85,8 +86,9 @@ class Project:
         return {name: self.role(name) for name in self.role_names}
 
     def role_rules(self) -> list[RoleRule]:
-        """Every role's cwd patterns, in file-name order (ties in tagging go to the earlier role)."""
-        return [RoleRule(r.name, r.facts.sessions.cwd_patterns) for r in self.roles().values()]
+        """Every role's cwd patterns, in file-name order (ties in tagging go to the earlier role).
+        Only the role files' own facts: a bad section of one role fails that role's runs alone."""
+        return [RoleRule(n, self._file(n).role.sessions.cwd_patterns) for n in self.role_names]
 
     def fill(self, value: Any) -> Any:
         return fill_data_dir(value, self.data_dir)
@@ -129,11 +131,16 @@ class Project:
     def _axolotl(self, role: str) -> dict[str, Any]:
         return merge(merge(self.base.axolotl, self.role(role).overlay), self.profile.axolotl)
 
+    def _file(self, name: str) -> RoleFile:
+        if name not in self._files:
+            path = self.config_dir / "roles" / f"{name}.yml"
+            if not ROLE_NAME.match(name):
+                raise ConfigError(path, "<role>", f"role name must match {ROLE_NAME.pattern}")
+            self._files[name] = parse(RoleFile, path)
+        return self._files[name]
+
     def _load(self, name: str) -> Role:
-        path = self.config_dir / "roles" / f"{name}.yml"
-        if not ROLE_NAME.match(name):
-            raise ConfigError(path, "<role>", f"role name must match {ROLE_NAME.pattern}")
-        file = parse(RoleFile, path)
+        path, file = self.config_dir / "roles" / f"{name}.yml", self._file(name)
         specs = {s: self._section(s, path, getattr(file, s)) for s in SECTIONS}
         return Role(name=name, path=path, facts=file.role, overlay=file.axolotl, **specs)
 
