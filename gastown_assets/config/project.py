@@ -82,6 +82,9 @@ class Project:
             self._roles[name] = self._load(name)
         return self._roles[name]
 
+    def role_path(self, name: str) -> Path:
+        return self.config_dir / "roles" / f"{name}.yml"
+
     def roles(self) -> dict[str, Role]:
         return {name: self.role(name) for name in self.role_names}
 
@@ -133,14 +136,14 @@ class Project:
 
     def _file(self, name: str) -> RoleFile:
         if name not in self._files:
-            path = self.config_dir / "roles" / f"{name}.yml"
+            path = self.role_path(name)
             if not ROLE_NAME.match(name):
                 raise ConfigError(path, "<role>", f"role name must match {ROLE_NAME.pattern}")
             self._files[name] = parse(RoleFile, path)
         return self._files[name]
 
     def _load(self, name: str) -> Role:
-        path, file = self.config_dir / "roles" / f"{name}.yml", self._file(name)
+        path, file = self.role_path(name), self._file(name)
         specs = {s: self._section(s, path, getattr(file, s)) for s in SECTIONS}
         return Role(name=name, path=path, facts=file.role, overlay=file.axolotl, **specs)
 

@@ -27,7 +27,7 @@ def raw_transcripts(context: dg.AssetExecutionContext, gastown: GastownConfig) -
     redacted as files are parsed: no copy we make holds one; what was removed is recorded as
     salted hashes with their contexts (removed_secrets.json) for the memorization probe."""
     role, settings = context.partition_key, gastown.settings
-    rules, role_file = settings.project.role_rules(), settings.project.role(role).path
+    rules, role_file = settings.project.role_rules(), settings.project.role_path(role)
     try:
         found = collect(role, settings.sessions_roots, rules, settings.store, role_file)
     except NoTranscripts as exc:
