@@ -46,18 +46,13 @@ def read_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
-def validate(model: type[M], data: dict[str, Any], path: Path | str, prefix: str = "", note: str = "") -> M:
-    """`model` from `data`; the first error becomes a ConfigError on `path` and `prefix.key`."""
+def parse(model: type[M], path: Path) -> M:
+    """`model` from the file; its first error becomes a ConfigError naming the file and key."""
     try:
-        return model.model_validate(data)
+        return model.model_validate(read_yaml(path))
     except ValidationError as exc:
         err = exc.errors()[0]
-        key = prefix + ".".join(str(p) for p in err["loc"]) or "<top>"
-        raise ConfigError(path, key, err["msg"] + note) from None
-
-
-def parse(model: type[M], path: Path) -> M:
-    return validate(model, read_yaml(path), path)
+        raise ConfigError(path, ".".join(str(p) for p in err["loc"]) or "<top>", err["msg"]) from None
 
 
 def merge(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
