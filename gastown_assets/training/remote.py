@@ -26,11 +26,12 @@ from typing import Any
 import yaml
 
 from gastown_assets.config import Profile, ResolvedConfig
+from gastown_assets.config.files import DATA_DIR
 from gastown_assets.storage import DataStore
 from gastown_assets.training.base_model import BaseModel
 from gastown_assets.training.launch import ADAPTER_DIR_FILES, STATE_FILE
 
-PLACEHOLDER = "{data_dir}"
+PLACEHOLDER = DATA_DIR  # the configs' `{data_dir}`, here for paths in a job on the store
 # Set in the trainer's environment by run_job: where its checkpoints go in the store.
 CHECKPOINT_KEY_ENV = "GASTOWN_CHECKPOINT_KEY"
 
