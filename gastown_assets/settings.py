@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from gastown_assets.config import Project
-from gastown_assets.storage import DataStore, default_scratch, is_url
+from gastown_assets.storage import DataStore
 from gastown_assets.transcripts.discover import sessions_roots_from_env
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -107,8 +107,7 @@ class Settings:
     ) -> Settings:
         """`work_dir`: local working copy of a remote data dir; `storage`: AWS_* values."""
         url = data_dir or DEFAULT_DATA_DIR
-        scratch = work_dir or (default_scratch(url, env("XDG_CACHE_HOME")) if is_url(url) else None)
-        store = DataStore.open(url, scratch, storage_options(url, storage or {}))
+        store = DataStore.open(url, work_dir, storage_options(url, storage or {}), env("XDG_CACHE_HOME"))
         configs = Path(config_dir).resolve() if config_dir else DEFAULT_CONFIG_DIR
         return cls(
             tuple(sessions_roots_from_env(sessions_dir)),

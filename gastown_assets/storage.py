@@ -56,13 +56,20 @@ class DataStore:
     options: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
-    def open(cls, url: str, scratch: str | Path | None = None, options: Mapping[str, Any] | None = None) -> DataStore:
+    def open(
+        cls,
+        url: str,
+        scratch: str | Path | None = None,
+        options: Mapping[str, Any] | None = None,
+        cache_home: str | None = None,
+    ) -> DataStore:
+        """`scratch`: the working copy of a remote store (default: one per URL under `cache_home`)."""
         if url.startswith("file://"):
             url = url[len("file://") :]
         if not is_url(url):
             path = Path(url).expanduser().resolve()
             return cls(str(path), path, {})
-        local = Path(scratch).expanduser().resolve() if scratch else default_scratch(url)
+        local = Path(scratch).expanduser().resolve() if scratch else default_scratch(url, cache_home)
         # Other machines write the same bucket: never answer from a cached listing.
         return cls(url.rstrip("/"), local, {"use_listings_cache": False, **(options or {})})
 

@@ -104,7 +104,7 @@ class Project:
         """The last file that sets axolotl `key`: profile over role over base; else the run itself."""
         for path, overlay in (
             (self.profile.path, self.profile.axolotl),
-            (self.role(role).path, self.role(role).overlay),
+            (self.role_path(role), self._file(role).axolotl),
             (self.base_path, self.base.axolotl),
         ):
             if key in overlay:
@@ -114,7 +114,7 @@ class Project:
     def check_axolotl_keys(self, role: str) -> None:
         """Every axolotl key in base.yml, the role's file and the profile is one Axolotl knows."""
         check_keys(self.base_path, self.base.axolotl)
-        check_keys(self.role(role).path, self.role(role).overlay)
+        check_keys(self.role_path(role), self._file(role).axolotl)
         check_keys(self.profile.path, self.profile.axolotl)
 
     def resolve(self, role: str, *, train_path: Path, val_path: Path) -> ResolvedConfig:
@@ -128,11 +128,12 @@ class Project:
         if merged.get("eval_strategy") != "no":
             merged["test_datasets"] = [dict(copy.deepcopy(merged["datasets"][0]), path=str(val_path), split="train")]
         merged["val_set_size"] = 0.0
-        sources = (str(self.base_path), str(self.role(role).path), str(self.profile.path))
+        sources = (str(self.base_path), str(self.role_path(role)), str(self.profile.path))
         return ResolvedConfig(role, self.profile_name, merged, sources)
 
     def _axolotl(self, role: str) -> dict[str, Any]:
-        return merge(merge(self.base.axolotl, self.role(role).overlay), self.profile.axolotl)
+        # the role file's own axolotl section: another of its sections may be broken without harm here
+        return merge(merge(self.base.axolotl, self._file(role).axolotl), self.profile.axolotl)
 
     def _file(self, name: str) -> RoleFile:
         if name not in self._files:
@@ -145,7 +146,7 @@ class Project:
     def _load(self, name: str) -> Role:
         path, file = self.role_path(name), self._file(name)
         specs = {s: self._section(s, path, getattr(file, s)) for s in SECTIONS}
-        return Role(name=name, path=path, facts=file.role, overlay=file.axolotl, **specs)
+        return Role(name=name, path=path, facts=file.role, **specs)
 
     def _section(self, section: str, role_path: Path, role_overlay: dict[str, Any]) -> BaseModel:
         """base.yml's section ⊕ the role's ⊕ the profile's (dataset and eval), validated."""

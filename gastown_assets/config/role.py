@@ -59,7 +59,6 @@ class Role(Strict):
     dataset: DatasetSpec
     retrain: RetrainSpec
     eval: EvalSpec
-    overlay: dict[str, Any]  # the file's own `axolotl` section (where a key was set)
 
     @property
     def system_prompt(self) -> str:

@@ -1,22 +1,14 @@
 """adapter_servable (a blocking check on lora_adapter) and served_adapters (the fleet manifest and
 vLLM's launch line), re-materialized by declarative automation when a promotion changes."""
 
-import hashlib
-
 import dagster as dg
 
 from gastown_assets.config import ConfigError
+from gastown_assets.defs.metadata import to_dagster
 from gastown_assets.defs.partitions import ROLES
 from gastown_assets.defs.resources import GastownConfig
 from gastown_assets.defs.training import lora_adapter
-from gastown_assets.serving.manifest import (
-    ManifestError,
-    build_manifest,
-    command_line,
-    served,
-    to_bytes,
-    write_manifest,
-)
+from gastown_assets.serving.manifest import ManifestError, publish
 from gastown_assets.serving.servable import check_lora_adapter
 from gastown_assets.training.base_model import BaseModel
 from gastown_assets.training.plan import Adapter
@@ -74,29 +66,12 @@ def served_adapters(
     (roles without one listed as such), plus vLLM's multi-LoRA launch line (serving/vllm-serve.sh)."""
     settings = gastown.settings
     try:
-        manifest = build_manifest(settings.store, settings.project, base_model)
+        published = publish(settings.store, settings.project, base_model)
     except (ManifestError, ConfigError) as exc:
         raise dg.Failure(str(exc)) from None
-    uri = write_manifest(settings.store, manifest)
-    roles = manifest["roles"]
-    for role, r in sorted(roles.items()):
-        if r.get("problems"):
-            context.log.warning(f"{role}: not served: {'; '.join(r['problems'])}")
-    line = command_line(manifest)
-    context.log.info(f"{uri}: serving {', '.join(sorted(served(manifest))) or 'no role adapter'}; vLLM: {line}")
-    return dg.Output(
-        manifest,
-        data_version=dg.DataVersion(hashlib.sha256(to_bytes(manifest)).hexdigest()[:16]),
-        metadata={
-            "manifest": dg.MetadataValue.path(uri),
-            "served_roles": ", ".join(sorted(served(manifest))) or "none",
-            **{
-                f"{role}_status": r["status"] + (f" {r['version']}" if "version" in r else "")
-                for role, r in sorted(roles.items())
-            },
-            "vllm_command": dg.MetadataValue.md(f"```sh\n{line}\n```"),
-        },
-    )
+    published.log_to(context.log)
+    version = dg.DataVersion(published.version)
+    return dg.Output(published.manifest, data_version=version, metadata=to_dagster(published.metadata()))
 
 
 served_adapters_on_promotion = dg.AutomationConditionSensorDefinition(

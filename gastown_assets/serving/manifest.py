@@ -15,10 +15,12 @@ from __future__ import annotations
 import hashlib
 import json
 import shlex
+from dataclasses import dataclass
 from pathlib import Path
 
 from gastown_assets.config import VLLM_LORA_RANKS, Project
 from gastown_assets.evaluation.promotion import current_entry, read_registry
+from gastown_assets.meta import Markdown, PathRef
 from gastown_assets.serving.servable import inspect
 from gastown_assets.storage import DataStore
 from gastown_assets.training.base_model import BaseModel
@@ -217,3 +219,41 @@ def read_manifest(store: DataStore) -> dict:
     if manifest.get("format") != FORMAT:
         raise ManifestError(f"{store.uri(MANIFEST_KEY)}: format: {manifest.get('format')!r}, expected {FORMAT}")
     return manifest
+
+
+@dataclass(frozen=True)
+class Published:
+    """The serving stage's outcome: the manifest as written, and where."""
+
+    manifest: dict
+    uri: str
+
+    @property
+    def version(self) -> str:
+        return hashlib.sha256(to_bytes(self.manifest)).hexdigest()[:16]
+
+    def log_to(self, log) -> None:
+        """A warning per role not served, then the line (`log`: anything with warning and info)."""
+        for role, r in sorted(self.manifest["roles"].items()):
+            if r.get("problems"):
+                log.warning(f"{role}: not served: {'; '.join(r['problems'])}")
+        roles = ", ".join(sorted(served(self.manifest))) or "no role adapter"
+        log.info(f"{self.uri}: serving {roles}; vLLM: {command_line(self.manifest)}")
+
+    def metadata(self) -> dict:
+        roles = self.manifest["roles"]
+        return {
+            "manifest": PathRef(self.uri),
+            "served_roles": ", ".join(sorted(served(self.manifest))) or "none",
+            **{
+                f"{role}_status": r["status"] + (f" {r['version']}" if "version" in r else "")
+                for role, r in sorted(roles.items())
+            },
+            "vllm_command": Markdown(f"```sh\n{command_line(self.manifest)}\n```"),
+        }
+
+
+def publish(store: DataStore, project: Project, base: BaseModel) -> Published:
+    """Build the fleet manifest from every role's registry and write it (with vllm-serve.sh)."""
+    manifest = build_manifest(store, project, base)
+    return Published(manifest, write_manifest(store, manifest))
